@@ -1,0 +1,192 @@
+//! `covenant mint`: a partner token from a contract file.
+//!
+//! Every check runs before the key is unlocked: the contract against the
+//! policy, the signing key's window, the output path. Only then is the
+//! passphrase asked for, the token signed and checked against the public
+//! key, its digest appended to the ledger, and the token handed out. The
+//! ledger is written before the token, so a token that exists is always
+//! on record.
+
+use std::path::{Path, PathBuf};
+
+use ring::rand::SystemRandom;
+use serde_json::json;
+
+use crate::cmd::{Context, print_json, show_time};
+use crate::contract::Contract;
+use crate::error::{Error, Result};
+use crate::file::{self, Overwrite};
+use crate::ledger::{Entry, Event};
+use crate::passphrase::PassphraseSource;
+use crate::store::{Access, Store};
+use crate::token;
+use crate::verify::{self, Expectations};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The contract file (TOML; see docs/contracts.md).
+    #[arg(value_name = "CONTRACT")]
+    contract: PathBuf,
+
+    /// Write the token to this new file (mode 0600) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+
+    /// Read the signing key's passphrase from this file instead of the
+    /// terminal.
+    #[arg(long, value_name = "PATH")]
+    passphrase_file: Option<PathBuf>,
+
+    /// Print a JSON summary (with the token) instead of the bare token.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<()> {
+    let mut store = Store::open(&ctx.store, Access::Write)?;
+    let bytes = std::fs::read(&args.contract).map_err(|e| Error::io("read", &args.contract, e))?;
+    let contract = Contract::check(&args.contract, &bytes, &store.policy, ctx.now)?;
+
+    let key =
+        store
+            .state
+            .active_key(ctx.now)
+            .ok_or_else(|| match store.state.last_activated() {
+                Some(k) => Error::KeyUnusable {
+                    kid: k.kid().to_string(),
+                    reason: format!(
+                        "its signing period ended on {}; rotate to a new key before minting",
+                        k.signs_until.map_or("-".into(), show_time)
+                    ),
+                },
+                None => Error::NoActiveKey,
+            })?;
+    if !store.policy.algorithms.contains(&key.alg()) {
+        return Err(Error::KeyUnusable {
+            kid: key.kid().to_string(),
+            reason: format!(
+                "the policy no longer allows {}; rotate to an allowed algorithm",
+                key.alg()
+            ),
+        });
+    }
+    if let Some(limit) = key.publish_limit
+        && contract.exp > limit
+    {
+        return Err(Error::KeyUnusable {
+            kid: key.kid().to_string(),
+            reason: format!(
+                "the token would expire on {} but the key may stay published only until {}; \
+                 a verifier would drop the key first. Shorten the contract or rotate",
+                show_time(contract.exp),
+                show_time(limit)
+            ),
+        });
+    }
+    if let Some(out) = &args.out {
+        refuse_existing(out)?;
+    }
+    let kid = key.kid().to_string();
+    let source = PassphraseSource::from_option(args.passphrase_file);
+    source.check_available()?;
+    let signer = store.unlock(&kid, &source)?;
+
+    let jti = token::new_jti(&SystemRandom::new());
+    let minted =
+        token::mint(&signer, &store.policy.issuer, &contract, jti, ctx.now).map_err(|reason| {
+            Error::KeyUnusable {
+                kid: kid.clone(),
+                reason,
+            }
+        })?;
+    // Check the token as a gateway would before it leaves this machine.
+    let expect = Expectations {
+        audience: Some(contract.audience.clone()),
+        issuer: Some(store.policy.issuer.clone()),
+        leeway_seconds: store.policy.leeway_seconds,
+        now: contract.nbf.max(ctx.now),
+    };
+    verify::verify(&minted.token, std::slice::from_ref(signer.jwk()), &expect).map_err(
+        |reason| Error::KeyUnusable {
+            kid: kid.clone(),
+            reason: format!("self-check failed: {reason}"),
+        },
+    )?;
+
+    store.record(
+        ctx.now,
+        vec![Entry {
+            actor: ctx.actor.clone(),
+            event: Event::TokenMinted {
+                jti: minted.jti.clone(),
+                kid: kid.clone(),
+                sub: contract.partner.clone(),
+                aud: contract.audience.clone(),
+                scope: contract.scopes.join(" "),
+                iat: minted.iat.as_second(),
+                nbf: contract.nbf.as_second(),
+                exp: contract.exp.as_second(),
+                contract_id: contract.id.clone(),
+                contract_sha256: contract.sha256.clone(),
+                token_sha256: minted.sha256.clone(),
+            },
+        }],
+    )?;
+
+    for warning in &contract.warnings {
+        eprintln!("covenant: warning: {}: {warning}", contract.path.display());
+    }
+    if let Some(out) = &args.out {
+        let mut text = minted.token.as_bytes().to_vec();
+        text.push(b'\n');
+        file::write_atomic(out, &text, Overwrite::Refuse)?;
+        zeroize::Zeroize::zeroize(&mut text);
+    }
+    let summary = json!({
+        "jti": minted.jti,
+        "kid": kid,
+        "sub": contract.partner,
+        "aud": contract.audience,
+        "scope": contract.scopes.join(" "),
+        "nbf": contract.nbf.as_second(),
+        "exp": contract.exp.as_second(),
+        "token_sha256": minted.sha256,
+        "out": args.out,
+    });
+    if args.json {
+        let mut doc = summary;
+        if args.out.is_none() {
+            doc["token"] = json!(minted.token.as_str());
+        }
+        print_json(&doc);
+    } else {
+        eprintln!(
+            "covenant: minted {} for {} (kid {kid}), valid {} to {}",
+            minted.jti,
+            contract.partner,
+            show_time(contract.nbf),
+            show_time(contract.exp)
+        );
+        if args.out.is_none() {
+            println!("{}", minted.token.as_str());
+        }
+    }
+    Ok(())
+}
+
+fn refuse_existing(path: &Path) -> Result<()> {
+    if path.exists() {
+        return Err(Error::Usage(format!(
+            "{}: the output file exists; covenant does not overwrite tokens",
+            path.display()
+        )));
+    }
+    let dir = file::parent_of(path);
+    if !dir.is_dir() {
+        return Err(Error::Usage(format!(
+            "{}: no such directory for --out",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
