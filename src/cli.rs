@@ -49,4 +49,12 @@ pub enum Command {
     Mint(cmd::mint::Args),
     /// Verify a token against a JWKS.
     Verify(cmd::verify::Args),
+    /// Export or verify a root-signed manifest for auditors.
+    #[command(subcommand)]
+    Manifest(cmd::manifest::Command),
+    /// Check the store's ledger.
+    #[command(subcommand)]
+    Ledger(cmd::ledger::Command),
+    /// Read the ledger, filtered by partner, key, kind or time.
+    Log(cmd::log::Args),
 }

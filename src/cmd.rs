@@ -3,6 +3,9 @@
 pub mod init;
 pub mod jwks;
 pub mod key;
+pub mod ledger;
+pub mod log;
+pub mod manifest;
 pub mod mint;
 pub mod verify;
 

@@ -77,6 +77,10 @@ pub enum Error {
     #[error("{path}: {reason}")]
     StoreInvalid { path: PathBuf, reason: String },
 
+    /// A manifest or transcript was checked and is not valid.
+    #[error("{0}")]
+    Rejected(String),
+
     /// A token failed verification. This is the one error that means
     /// "checked, and the answer is no" rather than "could not check".
     #[error("token rejected: {0}")]
@@ -105,7 +109,7 @@ impl Error {
     /// and said no, 2 when the command could not do its job.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::TokenRejected(_) => 1,
+            Error::TokenRejected(_) | Error::Rejected(_) => 1,
             Error::Ledger { .. } => 1,
             _ => 2,
         }

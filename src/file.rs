@@ -49,6 +49,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: Overwrite) -> Result<(
     sync_dir(dir)
 }
 
+/// Moves a fully written temporary file into place with mode 0600,
+/// replacing any file there, and flushes the directory.
+pub fn persist_private(tmp: tempfile::NamedTempFile, path: &Path) -> Result<()> {
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(FILE_MODE))
+        .map_err(|e| Error::io("set permissions on", tmp.path().to_path_buf(), e))?;
+    tmp.persist(path)
+        .map_err(|e| Error::io("write", path, e.error))?;
+    sync_dir(parent_of(path))
+}
+
 /// Creates a directory with mode 0700, failing if it exists.
 pub fn create_private_dir(path: &Path) -> Result<()> {
     fs::DirBuilder::new()

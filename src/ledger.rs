@@ -35,11 +35,14 @@ pub const GENESIS_PREV: &str = "000000000000000000000000000000000000000000000000
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", deny_unknown_fields)]
 pub enum Event {
-    /// The store was created with this issuer, policy and root key.
+    /// The store was created with this issuer, policy and root key. The
+    /// policy's text is recorded whole, so that the ledger alone tells
+    /// which limits were in force when.
     #[serde(rename = "store.created")]
     StoreCreated {
         issuer: String,
         policy_sha256: String,
+        policy: String,
         /// The root key's public JWK; it signs manifests, never tokens.
         root: Value,
     },
@@ -75,6 +78,19 @@ pub enum Event {
         contract_id: String,
         contract_sha256: String,
         token_sha256: String,
+    },
+    /// The policy file was changed; from this record on, this text rules.
+    #[serde(rename = "policy.changed")]
+    PolicyChanged {
+        policy_sha256: String,
+        policy: String,
+    },
+    /// The root key signed a manifest covering the records before this one.
+    #[serde(rename = "manifest.exported")]
+    ManifestExported {
+        records: u64,
+        head: String,
+        sha256: String,
     },
 }
 
@@ -179,12 +195,7 @@ pub fn replay(path: &Path, mut visit: impl FnMut(&Record) -> Result<()>) -> Resu
                     .into(),
             ));
         }
-        let record: Record = serde_json::from_slice(&line[..n - 1])
-            .map_err(|e| broken(format!("not a valid record: {e}")))?;
-        check_link(&record, &head).map_err(broken)?;
-        if record.to_line() != line {
-            return Err(broken("the record is not in canonical form".into()));
-        }
+        let record = parse_line(&line, &head).map_err(broken)?;
         visit(&record)?;
         head.next_seq += 1;
         head.hash = record.hash;
@@ -194,6 +205,54 @@ pub fn replay(path: &Path, mut visit: impl FnMut(&Record) -> Result<()>) -> Resu
         return Err(ledger_error(path, 0, "the ledger is empty".into()));
     }
     Ok(head)
+}
+
+/// Parses one ledger line (with its newline) and checks it against the
+/// head of the chain before it: number, link, canonical form and hash.
+///
+/// The line is compared with the record's canonical serialisation, so
+/// the bytes the hash covers can be taken from the line itself: the
+/// canonical body is the line without its `,"hash":"…"` member. JCS sorts
+/// members, and only `prev`, `seq` and `time` (none of which can contain
+/// that text) follow `hash`, so the last occurrence is the member.
+pub fn parse_line(line: &[u8], head: &Head) -> std::result::Result<Record, String> {
+    let json = line.strip_suffix(b"\n").unwrap_or(line);
+    let record: Record =
+        serde_json::from_slice(json).map_err(|e| format!("not a valid record: {e}"))?;
+    if record.seq != head.next_seq {
+        return Err(format!(
+            "its number is {}, expected {} (a record was removed, inserted or moved)",
+            record.seq, head.next_seq
+        ));
+    }
+    if record.prev != head.hash {
+        return Err("its `prev` does not match the hash of the record before it".into());
+    }
+    if record.hash.len() != 64
+        || !record
+            .hash
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Err("its `hash` is not 64 lowercase hex digits".into());
+    }
+    let canonical = serde_jcs::to_vec(&record).expect("records always serialise");
+    if canonical != json {
+        return Err("the record is not in canonical (RFC 8785) form".into());
+    }
+    const MEMBER: &[u8] = b",\"hash\":\"";
+    let at = json
+        .windows(MEMBER.len())
+        .rposition(|w| w == MEMBER)
+        .expect("a canonical record has a hash member");
+    let end = at + MEMBER.len() + record.hash.len() + 1;
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    ctx.update(&json[..at]);
+    ctx.update(&json[end..]);
+    if hex::encode(ctx.finish()) != record.hash {
+        return Err("its content does not match its hash (the record was altered)".into());
+    }
+    Ok(record)
 }
 
 /// Checks one record against the head of the chain before it.

@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod algorithm;
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod cmd;
@@ -26,10 +27,12 @@ pub mod file;
 pub mod jwk;
 pub mod key;
 pub mod ledger;
+pub mod manifest;
 pub mod passphrase;
 pub mod period;
 pub mod policy;
 pub mod provider;
+pub mod root;
 pub mod state;
 pub mod store;
 pub mod strict_json;
@@ -66,6 +69,9 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Jwks(args) => cmd::jwks::run(&ctx, args),
         Command::Mint(args) => cmd::mint::run(&ctx, args),
         Command::Verify(args) => cmd::verify::run(&ctx, args),
+        Command::Manifest(command) => cmd::manifest::run(&ctx, command),
+        Command::Ledger(command) => cmd::ledger::run(&ctx, command),
+        Command::Log(args) => cmd::log::run(&ctx, args),
     }
 }
 

@@ -142,6 +142,7 @@ impl Folder {
                     issuer,
                     policy_sha256,
                     root,
+                    ..
                 },
             ) => {
                 let root = Jwk::from_json(root).map_err(|e| format!("root key: {e}"))?;
@@ -197,6 +198,10 @@ impl Folder {
                 key.signs_until = Some(seconds(*signs_until)?);
                 key.publish_limit = publish_limit.map(seconds).transpose()?;
             }
+            (Some(_), Event::ManifestExported { .. }) => {}
+            (Some(state), Event::PolicyChanged { policy_sha256, .. }) => {
+                state.policy_sha256 = policy_sha256.clone();
+            }
             (Some(state), Event::TokenMinted { kid, exp, .. }) => {
                 let exp = seconds(*exp)?;
                 let key = key_mut(state, kid)?;
@@ -206,6 +211,11 @@ impl Folder {
             }
         }
         Ok(())
+    }
+
+    /// The state so far, once the store's creation has been seen.
+    pub fn state(&self) -> Option<&State> {
+        self.state.as_ref()
     }
 
     pub fn finish(self) -> Option<State> {

@@ -42,6 +42,7 @@ pub struct Store {
     dir: PathBuf,
     pub policy: Policy,
     pub policy_sha256: String,
+    policy_text: String,
     pub state: State,
     head: Head,
     /// Held for as long as the store is open for writing.
@@ -101,6 +102,7 @@ impl Store {
                 event: Event::StoreCreated {
                     issuer: policy.issuer.clone(),
                     policy_sha256: sha256_hex(new.policy_text.as_bytes()),
+                    policy: new.policy_text.clone(),
                     root: root.to_json(),
                 },
             }],
@@ -182,6 +184,7 @@ impl Store {
         Ok(Store {
             dir: dir.to_path_buf(),
             policy_sha256: sha256_hex(policy_text.as_bytes()),
+            policy_text,
             policy,
             state,
             head,
@@ -191,6 +194,21 @@ impl Store {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The sealed root key file.
+    pub fn root_key_path(&self) -> PathBuf {
+        self.dir.join(ROOT_KEY_FILE)
+    }
+
+    /// The ledger file.
+    pub fn ledger_path(&self) -> PathBuf {
+        ledger::path_in(&self.dir)
+    }
+
+    /// The ledger's head as this store read it.
+    pub fn head(&self) -> &Head {
+        &self.head
     }
 
     /// The sealed private key file of a signing key.
@@ -224,11 +242,28 @@ impl Store {
     }
 
     /// Appends events to the ledger. Requires `Access::Write`.
-    pub fn record(&mut self, now: Timestamp, entries: Vec<Entry>) -> Result<()> {
+    ///
+    /// When the policy file differs from the one the ledger last recorded,
+    /// a `policy.changed` record with the new text goes first, so that the
+    /// ledger always says which policy governed each event.
+    pub fn record(&mut self, now: Timestamp, mut entries: Vec<Entry>) -> Result<()> {
         assert!(
             self._lock.is_some(),
             "the store must be opened for writing to record events"
         );
+        if self.policy_sha256 != self.state.policy_sha256
+            && let Some(first) = entries.first()
+        {
+            let change = Entry {
+                actor: first.actor.clone(),
+                event: Event::PolicyChanged {
+                    policy_sha256: self.policy_sha256.clone(),
+                    policy: self.policy_text.clone(),
+                },
+            };
+            entries.insert(0, change);
+            self.state.policy_sha256 = self.policy_sha256.clone();
+        }
         let path = ledger::path_in(&self.dir);
         let head = ledger::append(&path, &self.head, now, entries)?;
         self.head = head;

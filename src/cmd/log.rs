@@ -1,0 +1,132 @@
+//! `covenant log`: read the ledger as a person would.
+
+use jiff::Timestamp;
+
+use crate::cmd::{Context, show_time};
+use crate::error::{Error, Result};
+use crate::ledger::{self, Event, Record};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only records about this partner (a token's `sub`).
+    #[arg(long)]
+    partner: Option<String>,
+
+    /// Only records about this key id.
+    #[arg(long)]
+    kid: Option<String>,
+
+    /// Only records of this kind, such as token.minted or key (a prefix).
+    #[arg(long)]
+    kind: Option<String>,
+
+    /// Only records at or after this time (RFC 3339).
+    #[arg(long)]
+    since: Option<Timestamp>,
+
+    /// Only records before this time (RFC 3339).
+    #[arg(long)]
+    until: Option<Timestamp>,
+
+    /// Print matching records as JSON lines, exactly as stored.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(ctx: &Context, args: Args) -> Result<()> {
+    let path = ledger::path_in(&ctx.store);
+    if !path.exists() {
+        return Err(Error::StoreInvalid {
+            path: ctx.store.clone(),
+            reason: "no ledger here; is --store (or COVENANT_STORE) right?".into(),
+        });
+    }
+    ledger::replay(&path, |record| {
+        if matches(&args, record) {
+            if args.json {
+                print!("{}", String::from_utf8_lossy(&record.to_line()));
+            } else {
+                println!(
+                    "{:>6}  {}  {:<12}  {:<16}  {}",
+                    record.seq,
+                    show_time(record.time),
+                    record.actor,
+                    kind(&record.event),
+                    summary(&record.event)
+                );
+            }
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+fn matches(args: &Args, record: &Record) -> bool {
+    let event = &record.event;
+    args.kind
+        .as_ref()
+        .is_none_or(|k| kind(event).starts_with(k.as_str()))
+        && args.since.is_none_or(|t| record.time >= t)
+        && args.until.is_none_or(|t| record.time < t)
+        && args
+            .kid
+            .as_ref()
+            .is_none_or(|k| kid(event) == Some(k.as_str()))
+        && args.partner.as_ref().is_none_or(|p| match event {
+            Event::TokenMinted { sub, .. } => sub == p,
+            _ => false,
+        })
+}
+
+/// The record's kind, as stored in the ledger.
+fn kind(event: &Event) -> &'static str {
+    match event {
+        Event::StoreCreated { .. } => "store.created",
+        Event::KeyGenerated { .. } => "key.generated",
+        Event::KeyActivated { .. } => "key.activated",
+        Event::TokenMinted { .. } => "token.minted",
+        Event::PolicyChanged { .. } => "policy.changed",
+        Event::ManifestExported { .. } => "manifest.exported",
+    }
+}
+
+fn kid(event: &Event) -> Option<&str> {
+    match event {
+        Event::KeyGenerated { kid, .. }
+        | Event::KeyActivated { kid, .. }
+        | Event::TokenMinted { kid, .. } => Some(kid),
+        _ => None,
+    }
+}
+
+fn summary(event: &Event) -> String {
+    let at = |s: i64| Timestamp::from_second(s).map_or(s.to_string(), show_time);
+    match event {
+        Event::StoreCreated { issuer, .. } => format!("issuer {issuer}"),
+        Event::KeyGenerated {
+            kid, alg, custody, ..
+        } => format!("{alg} key {kid} ({custody})"),
+        Event::KeyActivated {
+            kid, signs_until, ..
+        } => format!("{kid} signs until {}", at(*signs_until)),
+        Event::TokenMinted {
+            jti,
+            sub,
+            scope,
+            nbf,
+            exp,
+            kid,
+            ..
+        } => {
+            format!(
+                "{jti} for {sub} [{scope}] {} to {} by {kid}",
+                at(*nbf),
+                at(*exp)
+            )
+        }
+        Event::PolicyChanged { policy_sha256, .. } => format!("policy now {policy_sha256}"),
+        Event::ManifestExported {
+            records, sha256, ..
+        } => format!("{records} records, sha256 {sha256}"),
+    }
+}
