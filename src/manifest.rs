@@ -96,14 +96,7 @@ pub fn export(
 
     let digest_hex = hex::encode(hashing.ctx.finish());
     let sig = signer.sign(Purpose::Manifest, digest_hex.as_bytes());
-    let trailer = json!({ "signature": {
-        "alg": "EdDSA",
-        "kid": signer.jwk().kid,
-        "sha256": digest_hex,
-        "sig": URL_SAFE_NO_PAD.encode(sig),
-    }});
-    let mut line = serde_jcs::to_vec(&trailer).expect("JSON values always serialise");
-    line.push(b'\n');
+    let line = trailer_line(&signer.jwk().kid, &digest_hex, &sig);
     hashing
         .inner
         .write_all(&line)
@@ -113,6 +106,19 @@ pub fn export(
         .flush()
         .map_err(|e| Error::io("write", "the manifest", e))?;
     Ok(digest_hex)
+}
+
+/// The signature line, canonical JSON with its newline.
+fn trailer_line(kid: &str, digest_hex: &str, sig: &[u8]) -> Vec<u8> {
+    let trailer = json!({ "signature": {
+        "alg": "EdDSA",
+        "kid": kid,
+        "sha256": digest_hex,
+        "sig": URL_SAFE_NO_PAD.encode(sig),
+    }});
+    let mut line = serde_jcs::to_vec(&trailer).expect("JSON values always serialise");
+    line.push(b'\n');
+    line
 }
 
 struct HashingWriter<'a> {
@@ -256,18 +262,20 @@ pub fn verify(path: &Path, trusted_fingerprint: &str) -> Result<Report> {
 
     // The signature over everything before the trailer.
     let digest_hex = hex::encode(ctx.finish());
-    let trailer: Value = serde_json::from_slice(&trailer).map_err(|e| {
+    let trailer_json: Value = serde_json::from_slice(&trailer).map_err(|e| {
         fatal(
             path,
             head.next_seq,
             format!("the signature line is not JSON: {e}"),
         )
     })?;
-    let sig = trailer["signature"]["sig"]
+    let sig = trailer_json["signature"]["sig"]
         .as_str()
         .and_then(|s| URL_SAFE_NO_PAD.decode(s).ok())
         .unwrap_or_default();
-    let signed = trailer["signature"]["sha256"] == digest_hex.as_str()
+    // The trailer must be exactly what the signer writes, so that no byte
+    // of the file escapes the check, not even the unsigned `kid`.
+    let signed = trailer == trailer_line(&root.kid, &digest_hex, &sig)
         && root::verify(&root, Purpose::Manifest, digest_hex.as_bytes(), &sig);
 
     if auditor.needs_second_pass() {

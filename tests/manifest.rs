@@ -1,0 +1,324 @@
+//! Manifests and ledgers under attack: a real store is built with the
+//! binary, its manifest exported, and then every kind of damage an
+//! attacker or an accident can do is applied systematically. Each damaged
+//! manifest must fail verification, and the message must say what and
+//! where.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use covenant::error::Error;
+use covenant::ledger::{self, Entry, Event};
+
+const PASSPHRASE: &str = "manifest test passphrase";
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    fingerprint: String,
+}
+
+impl Fixture {
+    fn store(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+
+    fn pass(&self) -> PathBuf {
+        self.dir.path().join("pass")
+    }
+
+    fn covenant(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_covenant"))
+            .args(args)
+            .env("COVENANT_STORE", self.store())
+            .env("COVENANT_TEST_SCRYPT_LOG_N", "4")
+            .env("COVENANT_TEST_NOW", "2026-12-03T10:00:00Z")
+            .env("COVENANT_ACTOR", "test officer")
+            .output()
+            .expect("the covenant binary runs")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.covenant(args);
+        assert!(
+            out.status.success(),
+            "covenant {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn export(&self, name: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        let pass = self.pass();
+        self.ok(&[
+            "manifest",
+            "export",
+            "--out",
+            path.to_str().unwrap(),
+            "--passphrase-file",
+            pass.to_str().unwrap(),
+        ]);
+        path
+    }
+}
+
+/// A store with two keys' worth of history and tokens for two partners.
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pass"), PASSPHRASE).unwrap();
+    let mut f = Fixture {
+        dir,
+        fingerprint: String::new(),
+    };
+    let pass = f.pass();
+    let pass = pass.to_str().unwrap();
+    let policy = example("policy.toml");
+    f.fingerprint = f
+        .ok(&["init", "--policy", &policy, "--passphrase-file", pass])
+        .trim()
+        .to_string();
+    f.ok(&[
+        "key",
+        "generate",
+        "--alg",
+        "EdDSA",
+        "--passphrase-file",
+        pass,
+    ]);
+    for contract in [
+        "acme-logistics.toml",
+        "acme-logistics.toml",
+        "globex-term.toml",
+    ] {
+        f.ok(&["mint", &example(contract), "--passphrase-file", pass]);
+    }
+    f
+}
+
+fn example(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs/examples")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Verifies `bytes` as a manifest in-process; Ok means it was accepted.
+fn verify_bytes(dir: &Path, bytes: &[u8], fingerprint: &str) -> Result<(), String> {
+    let path = dir.join("candidate.jsonl");
+    std::fs::write(&path, bytes).unwrap();
+    match covenant::manifest::verify(&path, fingerprint) {
+        Ok(report) if report.ok() => Ok(()),
+        Ok(report) => Err(format!("{:?} {:?}", report.signed, report.problems)),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[test]
+fn an_exported_manifest_verifies_with_the_pinned_root() {
+    let f = fixture();
+    let manifest = f.export("m.jsonl");
+    let out = f.ok(&[
+        "manifest",
+        "verify",
+        manifest.to_str().unwrap(),
+        "--trust",
+        &f.fingerprint,
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["valid"], true);
+    assert_eq!(report["tokens"], 3);
+    assert_eq!(report["records"], 6);
+    assert_eq!(report["tokens_by_partner"][0]["partner"], "acme-logistics");
+    assert_eq!(report["tokens_by_partner"][0]["tokens"], 2);
+    assert_eq!(report["tokens_by_partner"][1]["partner"], "globex");
+}
+
+#[test]
+fn every_single_byte_change_is_detected() {
+    let f = fixture();
+    let original = std::fs::read(f.export("m.jsonl")).unwrap();
+    verify_bytes(f.dir.path(), &original, &f.fingerprint).expect("the original verifies");
+    for i in 0..original.len() {
+        for flip in [0x01u8, 0x20] {
+            let mut bytes = original.clone();
+            bytes[i] ^= flip;
+            if bytes[i] == original[i] {
+                continue;
+            }
+            assert!(
+                verify_bytes(f.dir.path(), &bytes, &f.fingerprint).is_err(),
+                "changing byte {i} ({:?}) with {flip:#x} went unnoticed",
+                original[i] as char
+            );
+        }
+    }
+}
+
+#[test]
+fn removed_inserted_duplicated_reordered_and_truncated_lines_are_named() {
+    let f = fixture();
+    let original = std::fs::read_to_string(f.export("m.jsonl")).unwrap();
+    let lines: Vec<&str> = original.lines().collect();
+    let join = |ls: &[&str]| ls.iter().map(|l| format!("{l}\n")).collect::<String>();
+    let dir = f.dir.path();
+
+    for i in 1..lines.len() {
+        let mut without = lines.clone();
+        without.remove(i);
+        let err = verify_bytes(dir, join(&without).as_bytes(), &f.fingerprint).unwrap_err();
+        assert!(!err.is_empty(), "removing line {i} went unnoticed");
+
+        let mut doubled = lines.clone();
+        doubled.insert(i, lines[i]);
+        assert!(
+            verify_bytes(dir, join(&doubled).as_bytes(), &f.fingerprint).is_err(),
+            "duplicating line {i}"
+        );
+    }
+    for i in 1..lines.len() - 2 {
+        let mut swapped = lines.clone();
+        swapped.swap(i, i + 1);
+        let err = verify_bytes(dir, join(&swapped).as_bytes(), &f.fingerprint).unwrap_err();
+        assert!(
+            err.contains(&format!("record {}", i - 1)),
+            "swapping lines {i} and {}: {err}",
+            i + 1
+        );
+    }
+    for cut in (0..original.len()).step_by(7) {
+        assert!(
+            verify_bytes(dir, &original.as_bytes()[..cut], &f.fingerprint).is_err(),
+            "truncation at {cut}"
+        );
+    }
+    let err = verify_bytes(
+        dir,
+        join(&lines[..lines.len() - 1]).as_bytes(),
+        &f.fingerprint,
+    )
+    .unwrap_err();
+    assert!(err.contains("without its signature"), "{err}");
+}
+
+#[test]
+fn a_manifest_from_another_root_is_refused_by_name() {
+    let a = fixture();
+    let b = fixture();
+    let manifest = b.export("other.jsonl");
+    let out = a.covenant(&[
+        "manifest",
+        "verify",
+        manifest.to_str().unwrap(),
+        "--trust",
+        &a.fingerprint,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("signed by root {}", b.fingerprint)),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("not the pinned root {}", a.fingerprint)),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_correctly_chained_record_that_breaks_the_rules_is_reported_with_its_number() {
+    let f = fixture();
+    let ledger_path = ledger::path_in(&f.store());
+    let (state, head) = covenant::state::load(&ledger_path).unwrap();
+    let kid = state.keys[0].kid().to_string();
+    // A token minted far beyond the policy's five-year maximum, with a jti
+    // that repeats an earlier one: chained correctly, but not allowed.
+    let earlier_jti = {
+        let mut jti = None;
+        ledger::replay(&ledger_path, |r| {
+            if let Event::TokenMinted { jti: j, .. } = &r.event {
+                jti.get_or_insert(j.clone());
+            }
+            Ok(())
+        })
+        .unwrap();
+        jti.unwrap()
+    };
+    let time = "2026-12-03T10:00:00Z".parse().unwrap();
+    let forged = Event::TokenMinted {
+        jti: earlier_jti.clone(),
+        kid,
+        sub: "mallory".into(),
+        aud: "https://api.example.com/partners".into(),
+        scope: "shipments:read payroll:admin".into(),
+        iat: 1_796_292_000,
+        nbf: 1_796_292_000,
+        exp: 2_111_111_111,
+        contract_id: "FORGED".into(),
+        contract_sha256: "00".repeat(32),
+        token_sha256: "11".repeat(32),
+    };
+    ledger::append(
+        &ledger_path,
+        &head,
+        time,
+        vec![Entry {
+            actor: "mallory".into(),
+            event: forged,
+        }],
+    )
+    .unwrap();
+    let forged_seq = head.next_seq;
+
+    let out = f.covenant(&["ledger", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "record {forged_seq}: token {earlier_jti} lives from"
+        )),
+        "{stderr}"
+    );
+
+    let manifest = f.export("m.jsonl");
+    let report = covenant::manifest::verify(&manifest, &f.fingerprint).unwrap();
+    assert!(report.signed, "the root signed what the ledger holds");
+    assert!(!report.ok());
+    let messages: Vec<String> = report
+        .problems
+        .iter()
+        .map(|p| format!("{}: {}", p.record.unwrap_or(u64::MAX), p.message))
+        .collect();
+    let expect = [
+        format!("{forged_seq}: token {earlier_jti} lives from"),
+        format!("{forged_seq}: token {earlier_jti}: scope \"payroll:admin\" is not in the policy"),
+        format!("jti {earlier_jti} is used by records"),
+    ];
+    for e in expect {
+        assert!(
+            messages.iter().any(|m| m.contains(&e)),
+            "missing {e:?} in {messages:#?}"
+        );
+    }
+}
+
+#[test]
+fn a_torn_ledger_write_stops_every_command_with_the_record_number() {
+    let f = fixture();
+    let ledger_path = ledger::path_in(&f.store());
+    let mut bytes = std::fs::read(&ledger_path).unwrap();
+    bytes.truncate(bytes.len() - 3);
+    std::fs::write(&ledger_path, &bytes).unwrap();
+    let out = f.covenant(&["key", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("record 5: the file ends in the middle of this record"),
+        "{stderr}"
+    );
+    assert!(matches!(
+        covenant::state::load(&ledger_path),
+        Err(Error::Ledger { record: 5, .. })
+    ));
+}
