@@ -7,12 +7,15 @@
 //!    the export time, every key with its state and windows, the record
 //!    count and the ledger's head;
 //! 2. the ledger's records, byte for byte;
-//! 3. a trailer: the SHA-256 of every byte before it and the root key's
-//!    Ed25519 signature over that digest.
+//! 3. a trailer: the SHA-256 of the header line and the root key's Ed25519
+//!    signature over that digest.
 //!
-//! The verifier reads it in one pass with constant memory: it hashes the
-//! bytes as they stream, checks the chain and the audit rules record by
-//! record, and compares the header with what the records imply.
+//! Signing the header is enough to cover every byte: the header names the
+//! ledger's head, and the head's hash chains back through every record,
+//! each of which must be in canonical form and match its own hash. The
+//! verifier reads the file once with constant memory: it checks the chain
+//! and the audit rules record by record, then that the chain ends at the
+//! signed head and that the header says what the records imply.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
@@ -57,20 +60,15 @@ pub fn export(
         "records": store.head().next_seq,
         "head": store.head().hash,
     });
-    let mut hashing = HashingWriter {
-        inner: out,
-        ctx: digest::Context::new(&digest::SHA256),
-    };
-    let mut line = serde_jcs::to_vec(&header).expect("JSON values always serialise");
-    line.push(b'\n');
-    hashing
-        .write_all(&line)
-        .map_err(|e| Error::io("write", "the manifest", e))?;
+    let mut header_line = serde_jcs::to_vec(&header).expect("JSON values always serialise");
+    header_line.push(b'\n');
+    let write_err = |e| Error::io("write", "the manifest", e);
+    out.write_all(&header_line).map_err(write_err)?;
 
     // Copy the ledger as it was read, checking it again on the way.
     let path = store.ledger_path();
-    let mut reader =
-        BufReader::new(File::open(&path).map_err(|e| Error::io("read the ledger", &path, e))?);
+    let file = File::open(&path).map_err(|e| Error::io("read the ledger", &path, e))?;
+    let mut reader = BufReader::new(file);
     let mut head = Head {
         next_seq: 0,
         hash: ledger::GENESIS_PREV.into(),
@@ -89,22 +87,14 @@ pub fn export(
         })?;
         head.next_seq += 1;
         head.hash = record.hash;
-        hashing
-            .write_all(&buf)
-            .map_err(|e| Error::io("write", "the manifest", e))?;
+        out.write_all(&buf).map_err(write_err)?;
     }
 
-    let digest_hex = hex::encode(hashing.ctx.finish());
+    let digest_hex = hex::encode(digest::digest(&digest::SHA256, &header_line));
     let sig = signer.sign(Purpose::Manifest, digest_hex.as_bytes());
-    let line = trailer_line(&signer.jwk().kid, &digest_hex, &sig);
-    hashing
-        .inner
-        .write_all(&line)
-        .map_err(|e| Error::io("write", "the manifest", e))?;
-    hashing
-        .inner
-        .flush()
-        .map_err(|e| Error::io("write", "the manifest", e))?;
+    out.write_all(&trailer_line(&signer.jwk().kid, &digest_hex, &sig))
+        .and_then(|()| out.flush())
+        .map_err(write_err)?;
     Ok(digest_hex)
 }
 
@@ -119,23 +109,6 @@ fn trailer_line(kid: &str, digest_hex: &str, sig: &[u8]) -> Vec<u8> {
     let mut line = serde_jcs::to_vec(&trailer).expect("JSON values always serialise");
     line.push(b'\n');
     line
-}
-
-struct HashingWriter<'a> {
-    inner: &'a mut dyn Write,
-    ctx: digest::Context,
-}
-
-impl Write for HashingWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.ctx.update(&buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
 }
 
 /// The outcome of checking a manifest.
@@ -190,7 +163,6 @@ fn fatal(path: &Path, line: u64, reason: impl Into<String>) -> Error {
 pub fn verify(path: &Path, trusted_fingerprint: &str) -> Result<Report> {
     let file = File::open(path).map_err(|e| Error::io("read", path, e))?;
     let mut reader = BufReader::with_capacity(1 << 16, file);
-    let mut ctx = digest::Context::new(&digest::SHA256);
     let mut line = Vec::new();
 
     // The header.
@@ -198,7 +170,7 @@ pub fn verify(path: &Path, trusted_fingerprint: &str) -> Result<Report> {
     if line.is_empty() {
         return Err(fatal(path, 0, "the file is empty"));
     }
-    ctx.update(&line);
+    let digest_hex = hex::encode(digest::digest(&digest::SHA256, &line));
     let header: Value = serde_json::from_slice(&line).map_err(|e| {
         Error::Usage(format!(
             "{}: line 1: not a manifest header: {e}",
@@ -244,7 +216,6 @@ pub fn verify(path: &Path, trusted_fingerprint: &str) -> Result<Report> {
         if line.starts_with(b"{\"signature\":") {
             break std::mem::take(&mut line);
         }
-        ctx.update(&line);
         let record = ledger::parse_line(&line, &head)
             .map_err(|reason| fatal(path, head.next_seq, reason))?;
         head.next_seq += 1;
@@ -260,8 +231,7 @@ pub fn verify(path: &Path, trusted_fingerprint: &str) -> Result<Report> {
         ));
     }
 
-    // The signature over everything before the trailer.
-    let digest_hex = hex::encode(ctx.finish());
+    // The signature over the header, which names the head of the chain.
     let trailer_json: Value = serde_json::from_slice(&trailer).map_err(|e| {
         fatal(
             path,

@@ -46,6 +46,17 @@ pub struct RootSigner {
 }
 
 impl RootSigner {
+    /// A root signer from an unsealed Ed25519 PKCS#8 key.
+    pub fn from_pkcs8(pkcs8: &key::Pkcs8) -> Result<RootSigner> {
+        let public = key::public_key(Algorithm::EdDSA, pkcs8).map_err(Error::Usage)?;
+        let pair = signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8.der())
+            .map_err(|e| Error::Usage(format!("not an Ed25519 key: {e}")))?;
+        Ok(RootSigner {
+            pair,
+            jwk: Jwk::new(public, Algorithm::EdDSA),
+        })
+    }
+
     pub fn jwk(&self) -> &Jwk {
         &self.jwk
     }
