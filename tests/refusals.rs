@@ -293,3 +293,32 @@ fn an_algorithm_the_policy_does_not_allow_is_refused() {
         "covenant: the policy does not allow RS256 keys; it allows ES256, EdDSA"
     );
 }
+
+#[test]
+fn rsa_keys_under_2048_bits_and_symmetric_algorithms_are_refused() {
+    let ws = Workspace::with_store();
+    let small = ws
+        .covenant(&["key", "generate", "--alg", "RS256", "--bits", "1024"])
+        .passphrase();
+    assert_eq!(
+        refused(&ws, small),
+        "covenant: --bits must be 2048, 3072 or 4096 (RSA under 2048 bits is refused), not 1024"
+    );
+    let hmac = ws
+        .covenant(&["key", "generate", "--alg", "HS256"])
+        .passphrase();
+    assert_eq!(
+        refused(&ws, hmac),
+        "error: invalid value 'HS256' for '--alg <ALG>': unsupported algorithm \"HS256\"; \
+         covenant signs with ES256, ES384, EdDSA, RS256, PS256"
+    );
+}
+
+#[test]
+fn a_start_without_an_offset_is_ambiguous_and_refused() {
+    assert_eq!(
+        mint_refused("start = 2026-12-01", "start = 2026-12-01T09:00:00"),
+        "covenant: contract.toml:7:9: [contract] start: a date-time needs an offset \
+         (Z or +hh:mm); a local time is ambiguous"
+    );
+}
