@@ -3,6 +3,7 @@
 
 mod common;
 
+use base64::Engine;
 use common::{AUDIENCE, DURING_ACME, ISSUER, Workspace, claims, example, header, mode};
 use serde_json::{Value, json};
 
@@ -24,12 +25,7 @@ fn init_from_a_policy_file_creates_the_store_and_prints_the_root_fingerprint() {
     let fingerprint = run.ok().trim();
     assert_eq!(fingerprint.len(), 64);
     assert!(fingerprint.bytes().all(|b| b.is_ascii_hexdigit()));
-    let grouped: Vec<_> = fingerprint.as_bytes().chunks(4).collect();
-    let grouped = grouped
-        .iter()
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let grouped = covenant::cmd::init::grouped(fingerprint);
     assert_eq!(
         run.stderr,
         format!(
@@ -57,8 +53,14 @@ fn init_with_only_an_issuer_writes_the_policy_template_for_it() {
 
     let doc = json(run.ok());
     assert_eq!(doc["store"], json!(ws.store()));
-    assert_eq!(doc["root"]["fingerprint"].as_str().unwrap().len(), 64);
-    assert_eq!(doc["root"]["kid"].as_str().unwrap().len(), 43);
+    // The fingerprint auditors pin is the root key's RFC 7638 thumbprint,
+    // the same bytes as its kid, in hex.
+    let kid = doc["root"]["kid"].as_str().unwrap();
+    let thumbprint = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(kid)
+        .unwrap();
+    assert_eq!(thumbprint.len(), 32);
+    assert_eq!(doc["root"]["fingerprint"], hex::encode(thumbprint));
     let policy = std::fs::read_to_string(ws.store().join("covenant.toml")).unwrap();
     assert!(
         policy.contains("issuer = \"https://tokens.globex.test\""),
@@ -275,23 +277,18 @@ fn verify_json_reports_the_key_the_header_and_the_claims() {
 
 #[test]
 fn every_store_file_is_private_even_under_a_permissive_umask() {
-    let (ws, _) = {
-        let ws = Workspace::new();
-        ws.covenant(&["init", "--policy"])
-            .arg(example("policy.toml"))
-            .passphrase()
-            .umask(0o000)
-            .run()
-            .ok();
-        let kid = ws
-            .covenant(&["key", "generate", "--alg", "EdDSA"])
-            .passphrase()
-            .umask(0o000)
-            .run()
-            .ok()
-            .to_string();
-        (ws, kid)
-    };
+    let ws = Workspace::new();
+    ws.covenant(&["init", "--policy"])
+        .arg(example("policy.toml"))
+        .passphrase()
+        .umask(0o000)
+        .run()
+        .ok();
+    ws.covenant(&["key", "generate", "--alg", "EdDSA"])
+        .passphrase()
+        .umask(0o000)
+        .run()
+        .ok();
     let out = ws.path("acme.jwt");
     ws.covenant(&["mint", "--out"])
         .arg(&out)
