@@ -48,11 +48,34 @@ pub fn generate(alg: Algorithm, rsa_bits: usize) -> Result<Pkcs8, String> {
             signature::EcdsaKeyPair::generate_pkcs8(ecdsa_signing(alg), &rng)
                 .map_err(|_| "ECDSA key generation failed")?
         }
-        Algorithm::EdDSA => signature::Ed25519KeyPair::generate_pkcs8(&rng)
-            .map_err(|_| "Ed25519 key generation failed")?,
+        Algorithm::EdDSA => {
+            let v2 = signature::Ed25519KeyPair::generate_pkcs8(&rng)
+                .map_err(|_| "Ed25519 key generation failed")?;
+            return ed25519_v1(v2.as_ref());
+        }
         Algorithm::RS256 | Algorithm::PS256 => return generate_rsa(rsa_bits),
     };
     Ok(Pkcs8(Zeroizing::new(doc.as_ref().to_vec())))
+}
+
+/// ring writes a new Ed25519 key as PKCS#8 v2 (RFC 5958), with the public
+/// key appended. OpenSSL 3.0 and Python's `cryptography` refuse that form,
+/// so an operator could not read back their own key file with standard
+/// tools. covenant keeps the v1 form of RFC 8410 section 7 instead, which
+/// every implementation reads; ring derives the public key when it loads it.
+fn ed25519_v1(v2: &[u8]) -> Result<Pkcs8, String> {
+    use pkcs8::der::Encode;
+
+    let info = pkcs8::PrivateKeyInfoRef::from_der(v2)
+        .map_err(|e| format!("ring wrote an unreadable Ed25519 key: {e}"))?;
+    let v1 = pkcs8::PrivateKeyInfoRef {
+        public_key: None,
+        ..info
+    };
+    let der = v1
+        .to_der()
+        .map_err(|e| format!("cannot encode the Ed25519 key: {e}"))?;
+    Ok(Pkcs8(Zeroizing::new(der)))
 }
 
 /// ring can sign with RSA keys but cannot generate them. The RustCrypto
@@ -326,6 +349,25 @@ mod tests {
             };
             assert!(public_key(other, &key).is_err());
         }
+    }
+
+    #[test]
+    fn ed25519_keys_are_pkcs8_v1_without_the_public_key() {
+        let key = generate(Algorithm::EdDSA, 0).unwrap();
+        // RFC 8410 section 7: version 0, id-Ed25519, then the 32-byte seed.
+        assert_eq!(key.der().len(), 48);
+        assert_eq!(
+            key.der()[..16],
+            [
+                0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+                0x04, 0x20
+            ]
+        );
+        let jwk = Jwk::new(
+            public_key(Algorithm::EdDSA, &key).unwrap(),
+            Algorithm::EdDSA,
+        );
+        assert!(SigningKey::new(&jwk, &key).is_ok());
     }
 
     #[test]

@@ -123,6 +123,10 @@ impl Store {
         )?;
         file::write_atomic(&stage.join(ROOT_KEY_FILE), &sealed_root, Overwrite::Refuse)?;
         file::write_atomic(&ledger::path_in(stage), &genesis, Overwrite::Refuse)?;
+        // The lock file is part of a new store, so that the first command
+        // that opens it for writing, even one that is then refused, leaves
+        // the store exactly as it found it.
+        file::write_atomic(&stage.join(LOCK_FILE), b"", Overwrite::Refuse)?;
         fs::set_permissions(
             stage,
             std::os::unix::fs::PermissionsExt::from_mode(file::DIR_MODE),
