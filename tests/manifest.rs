@@ -135,6 +135,42 @@ fn an_exported_manifest_verifies_with_the_pinned_root() {
     assert_eq!(report["tokens_by_partner"][1]["partner"], "globex");
 }
 
+/// docs/manifest.md must be enough to write a verifier: a Python one,
+/// written from the documents alone, accepts covenant's manifest and
+/// refuses a tampered copy.
+#[test]
+fn an_independent_python_verifier_agrees() {
+    let f = fixture();
+    let manifest = f.export("m.jsonl");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/verify_manifest.py");
+    let run = |path: &Path| {
+        Command::new("python3")
+            .arg(&script)
+            .arg(path)
+            .arg(&f.fingerprint)
+            .output()
+            .expect("python3 runs; `sh tests/run.sh` installs what the tests need")
+    };
+    let out = run(&manifest);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "valid 6 records",
+        "{out:?}"
+    );
+    assert!(out.status.success());
+
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let tampered = f.dir.path().join("tampered.jsonl");
+    std::fs::write(
+        &tampered,
+        text.replacen("acme-logistics", "acme-logistix", 1),
+    )
+    .unwrap();
+    let out = run(&tampered);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("content does not match its hash"));
+}
+
 #[test]
 fn every_single_byte_change_is_detected() {
     let f = fixture();
