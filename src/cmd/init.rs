@@ -47,7 +47,14 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             }
             text
         }
-        (None, Some(issuer)) => Policy::template(issuer),
+        (None, Some(issuer)) => {
+            if issuer.trim().is_empty() || issuer.chars().any(char::is_whitespace) {
+                return Err(Error::Usage(
+                    "--issuer must be a non-empty URL with no spaces".into(),
+                ));
+            }
+            Policy::template(issuer)
+        }
         (None, None) => unreachable!("clap requires --issuer without --policy"),
     };
 
