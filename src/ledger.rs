@@ -76,6 +76,39 @@ pub enum Event {
         contract_sha256: String,
         token_sha256: String,
     },
+
+    // Key lifecycle after activation, and revocations. These variants are
+    // kept together, after the original four, so that other additions to
+    // the ledger merge beside them rather than among them.
+    /// A key stopped signing before its window ended: rotated away from,
+    /// or retired by hand. It stays published while its tokens live.
+    #[serde(rename = "key.retired")]
+    KeyRetired { kid: String, reason: String },
+    /// A key is compromised: it leaves the JWKS at once, and every token it
+    /// signed counts as revoked.
+    #[serde(rename = "key.revoked")]
+    KeyRevoked { kid: String, reason: String },
+    /// A key's private half was erased from the store. `forced` is true
+    /// when tokens it signed were still valid at the time.
+    #[serde(rename = "key.destroyed")]
+    KeyDestroyed {
+        kid: String,
+        reason: String,
+        forced: bool,
+    },
+    /// A key's private half was sealed again under new custody: `custody`
+    /// is `passphrase` or `x25519`, and `recipients` lists the age X25519
+    /// recipients (public keys) that can unlock it.
+    #[serde(rename = "key.rewrapped")]
+    KeyRewrapped {
+        kid: String,
+        custody: String,
+        recipients: Vec<String>,
+        reason: String,
+    },
+    /// One token was revoked.
+    #[serde(rename = "token.revoked")]
+    TokenRevoked { jti: String, reason: String },
 }
 
 /// A ledger record as stored.
