@@ -40,7 +40,7 @@ pub struct Cli {
 pub enum Command {
     /// Create a store: policy, root key and ledger.
     Init(cmd::init::Args),
-    /// Generate and inspect signing keys.
+    /// Generate, rotate, retire, revoke, destroy and rewrap signing keys.
     #[command(subcommand)]
     Key(cmd::key::Command),
     /// Print the JWKS that verifiers need.
@@ -49,4 +49,8 @@ pub enum Command {
     Mint(cmd::mint::Args),
     /// Verify a token against a JWKS.
     Verify(cmd::verify::Args),
+    /// Revoke one token by its jti.
+    Revoke(cmd::revoke::Args),
+    /// Which key signs, until when, and what is due.
+    Status(cmd::status::Args),
 }

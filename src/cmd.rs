@@ -4,6 +4,8 @@ pub mod init;
 pub mod jwks;
 pub mod key;
 pub mod mint;
+pub mod revoke;
+pub mod status;
 pub mod verify;
 
 use std::path::PathBuf;

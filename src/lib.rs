@@ -16,10 +16,12 @@
 #![forbid(unsafe_code)]
 
 pub mod algorithm;
+pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod cmd;
 pub mod contract;
+pub mod custody;
 pub mod diagnostic;
 pub mod error;
 pub mod file;
@@ -30,6 +32,7 @@ pub mod passphrase;
 pub mod period;
 pub mod policy;
 pub mod provider;
+pub mod schedule;
 pub mod state;
 pub mod store;
 pub mod strict_json;
@@ -66,6 +69,8 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Jwks(args) => cmd::jwks::run(&ctx, args),
         Command::Mint(args) => cmd::mint::run(&ctx, args),
         Command::Verify(args) => cmd::verify::run(&ctx, args),
+        Command::Revoke(args) => cmd::revoke::run(&ctx, args),
+        Command::Status(args) => cmd::status::run(&ctx, args),
     }
 }
 

@@ -375,7 +375,10 @@ impl Folder {
     }
 }
 
-pub(crate) fn key_mut<'a>(state: &'a mut State, kid: &str) -> std::result::Result<&'a mut Key, String> {
+pub(crate) fn key_mut<'a>(
+    state: &'a mut State,
+    kid: &str,
+) -> std::result::Result<&'a mut Key, String> {
     state
         .keys
         .iter_mut()

@@ -123,6 +123,14 @@ pub fn verify(token: &str, keys: &[Jwk], expect: &Expectations) -> Result<Verifi
     })
 }
 
+/// The `kid` a token's header names, read without checking anything. For
+/// messages only: nothing may be trusted on its strength.
+pub fn unverified_kid(token: &str) -> Option<String> {
+    let header = token.trim().split('.').next()?;
+    let map = decode_object(header, "header").ok()?;
+    map.get("kid")?.as_str().map(str::to_string)
+}
+
 fn decode_object(part: &str, what: &str) -> Result<Map<String, Value>, String> {
     let bytes = URL_SAFE_NO_PAD
         .decode(part)

@@ -1,4 +1,9 @@
 //! `covenant verify`: check a token as a partner's gateway would.
+//!
+//! A JWKS says which keys may sign, not which tokens were revoked. When the
+//! store is readable, its ledger also supplies the revocations: a token
+//! whose `jti` or key was revoked is rejected even if the JWKS given with
+//! --jwks still holds the key.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -12,11 +17,18 @@ use crate::error::{Error, Result};
 use crate::jwk::{self, Jwk};
 use crate::period::Period;
 use crate::store::{Access, Store};
-use crate::verify::{self, Expectations};
+use crate::verify::{self, Expectations, VerifiedToken};
 
 /// Leeway when neither --leeway nor a store's policy gives one.
 const DEFAULT_LEEWAY_SECONDS: i64 = 60;
 
+/// Verify a token against a JWKS, and against the store's revocations when
+/// the store is readable.
+///
+/// With a readable store (--store or COVENANT_STORE), tokens whose jti was
+/// revoked with `covenant revoke`, or whose key was revoked with `covenant
+/// key revoke`, are rejected. With --jwks and no store, revocations are
+/// not known and are not checked.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The token: the compact JWS itself, @FILE to read it from a file, or
@@ -49,8 +61,10 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let token = read_token(&args.token)?;
-    let store = if args.jwks.is_none() || args.issuer.is_none() || args.leeway.is_none() {
-        Store::open(&ctx.store, Access::Read).ok()
+    // A store that exists must open: skipping its revocations because its
+    // ledger is damaged would accept tokens it revoked.
+    let store = if ctx.store.is_dir() {
+        Some(Store::open(&ctx.store, Access::Read)?)
     } else {
         None
     };
@@ -94,7 +108,12 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         now: ctx.now,
     };
 
-    match verify::verify(&token, &keys, &expect) {
+    let outcome = verify::verify(&token, &keys, &expect);
+    let outcome = match &store {
+        Some(store) => check_revocations(store, &token, outcome),
+        None => outcome,
+    };
+    match outcome {
         Ok(verified) => {
             if args.json {
                 print_json(&json!({
@@ -122,6 +141,38 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             Err(Error::TokenRejected(reason))
         }
     }
+}
+
+/// Rejects a token that the store's ledger revoked, by its key or by its
+/// `jti`. A token that failed for another reason but names a revoked key is
+/// reported as revoked, since that is what the officer needs to know.
+fn check_revocations(
+    store: &Store,
+    token: &str,
+    outcome: std::result::Result<VerifiedToken, String>,
+) -> std::result::Result<VerifiedToken, String> {
+    let kid = match &outcome {
+        Ok(v) => Some(v.kid.clone()),
+        Err(_) => verify::unverified_kid(token),
+    };
+    if let Some(c) = kid.and_then(|k| store.state.key(&k)?.revoked.clone()) {
+        return Err(format!(
+            "its key was revoked at {} ({}); every token it signed is revoked",
+            show_time(c.time),
+            c.reason
+        ));
+    }
+    let verified = outcome?;
+    let jti = verified.claims.get("jti").and_then(Value::as_str);
+    if let Some(c) = jti.and_then(|j| store.state.token(j)?.revoked.clone()) {
+        return Err(format!(
+            "the token (jti {}) was revoked at {}: {}",
+            jti.unwrap_or_default(),
+            show_time(c.time),
+            c.reason
+        ));
+    }
+    Ok(verified)
 }
 
 /// Reads the token argument: inline, `@FILE`, or `-` for stdin.
