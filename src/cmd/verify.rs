@@ -162,17 +162,30 @@ fn check_revocations(
             c.reason
         ));
     }
-    let verified = outcome?;
-    let jti = verified.claims.get("jti").and_then(Value::as_str);
-    if let Some(c) = jti.and_then(|j| store.state.token(j)?.revoked.clone()) {
-        return Err(format!(
-            "the token (jti {}) was revoked at {}: {}",
-            jti.unwrap_or_default(),
-            show_time(c.time),
-            c.reason
-        ));
-    }
-    Ok(verified)
+    let jti = match &outcome {
+        Ok(v) => v
+            .claims
+            .get("jti")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        Err(_) => verify::unverified_jti(token),
+    };
+    let Some((jti, c)) =
+        jti.and_then(|j| Some((j.clone(), store.state.token(&j)?.revoked.clone()?)))
+    else {
+        return outcome;
+    };
+    let revoked = format!(
+        "the token (jti {jti}) was revoked at {}: {}",
+        show_time(c.time),
+        c.reason
+    );
+    // A token that also fails on its own merits says both: its jti is not
+    // authenticated then, so the revocation is not the whole story.
+    Err(match outcome {
+        Ok(_) => revoked,
+        Err(reason) => format!("{reason}; and {revoked}"),
+    })
 }
 
 /// Reads the token argument: inline, `@FILE`, or `-` for stdin.
