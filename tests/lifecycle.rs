@@ -622,3 +622,139 @@ fn check_custody_with_age_and_openssl(c: &Ceremony, kid: &str, identity: &str) {
     let exported = c.ok(&["key", "export", kid, "--public", "--format", "pem"]);
     assert_eq!(String::from_utf8(from_private.stdout).unwrap(), exported);
 }
+
+#[test]
+fn each_refusal_names_the_problem_and_exits_2() {
+    let mut c = Ceremony::new("2026-12-01T00:00:00Z");
+    let pass = c.pass();
+    let k1 = c
+        .ok(&["key", "generate", "--passphrase-file", &pass])
+        .trim()
+        .to_string();
+    c.refused(
+        &["key", "generate", "--passphrase-file", &pass],
+        2,
+        "pre-publish its successor with `covenant key generate --next`",
+    );
+    c.refused(
+        &["key", "revoke", "NOKEY", "--reason", "x"],
+        2,
+        "no key NOKEY in the store",
+    );
+    c.refused(&["key", "export", &k1, "--format", "pem"], 2, "--public");
+    c.refused(
+        &[
+            "mint",
+            &c.contract("A", "2026-12-01", "2027-12-01"),
+            "--identity",
+            &pass,
+        ],
+        2,
+        "sealed with a passphrase, not to age recipients; drop --identity",
+    );
+
+    // A pre-published key of another algorithm is not passed over.
+    let next = c
+        .ok(&[
+            "key",
+            "generate",
+            "--next",
+            "--alg",
+            "EdDSA",
+            "--passphrase-file",
+            &pass,
+        ])
+        .trim()
+        .to_string();
+    c.refused(
+        &["key", "rotate", "--alg", "ES256"],
+        2,
+        "is EdDSA, not ES256; rotate without --alg",
+    );
+
+    // Retiring by hand stops minting until a rotation.
+    c.mint(
+        "A",
+        "2026-12-01",
+        "2027-12-01",
+        &["--passphrase-file", &pass],
+    );
+    c.ok(&["key", "retire", &k1, "--reason", "early retirement drill"]);
+    c.refused(&["key", "retire", &k1], 2, "only the signer can be retired");
+    c.refused(
+        &[
+            "mint",
+            &c.contract("B", "2026-12-01", "2027-12-01"),
+            "--passphrase-file",
+            &pass,
+        ],
+        2,
+        "it was retired at 2026-12-01T00:00:00Z; run `covenant key rotate`",
+    );
+
+    // Destroying a key whose token is live needs --force and a reason; the
+    // token stays valid, since verifying needs only the public half.
+    c.refused(&["key", "destroy", &k1, "--force"], 2, "--reason");
+    c.refused(
+        &["key", "destroy", &k1],
+        2,
+        "Revoke them, wait, or give --force",
+    );
+    c.ok(&[
+        "key",
+        "destroy",
+        &k1,
+        "--force",
+        "--reason",
+        "drill: custody box retired",
+    ]);
+    let s = c.check(&[&k1, &next]);
+    assert_eq!(s["signer"], Value::Null);
+
+    // A key sealed to recipients refuses an identity that is not one of them.
+    let k2 = c.ok(&["key", "rotate"]).trim().to_string();
+    assert_eq!(k2, next);
+    let (_, recipients) = officers(&c);
+    c.ok(&[
+        "key",
+        "rewrap",
+        &k2,
+        "--passphrase-file",
+        &pass,
+        "--recipients-file",
+        &recipients,
+    ]);
+    let stranger = c.file("stranger.txt");
+    let out = Command::new("age-keygen")
+        .args(["-o", &stranger])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    c.refused(
+        &[
+            "mint",
+            &c.contract("C", "2026-12-01", "2027-12-01"),
+            "--identity",
+            &stranger,
+        ],
+        2,
+        "no identity in",
+    );
+    // And back to a passphrase, unlocked by an officer's identity.
+    let officer = c.file("officer2.txt");
+    c.ok(&[
+        "key",
+        "rewrap",
+        &k2,
+        "--identity",
+        &officer,
+        "--new-passphrase-file",
+        &pass,
+    ]);
+    c.mint(
+        "C",
+        "2026-12-01",
+        "2027-12-01",
+        &["--passphrase-file", &pass],
+    );
+}

@@ -199,3 +199,200 @@ fn recompute_live_exp(state: &mut State, kid: &str) -> Rule {
     key_mut(state, kid)?.last_live_exp = latest;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::algorithm::Algorithm;
+    use crate::jwk::Jwk;
+    use crate::key;
+    use crate::ledger::{self, Entry, Event, Head};
+    use crate::state::{Folder, KeyState};
+
+    fn jwk() -> Jwk {
+        let pkcs8 = key::generate(Algorithm::EdDSA, 0).unwrap();
+        Jwk::new(
+            key::public_key(Algorithm::EdDSA, &pkcs8).unwrap(),
+            Algorithm::EdDSA,
+        )
+    }
+
+    fn generated(jwk: &Jwk) -> Event {
+        Event::KeyGenerated {
+            kid: jwk.kid.clone(),
+            alg: jwk.alg,
+            jwk: jwk.to_json(),
+            custody: "passphrase".into(),
+        }
+    }
+
+    fn activated(kid: &str) -> Event {
+        Event::KeyActivated {
+            kid: kid.into(),
+            signs_until: 1_900_000_000,
+            publish_limit: None,
+        }
+    }
+
+    /// Folds the events, each a record at the same time, and returns the
+    /// first refusal as (record number, reason).
+    fn fold(events: Vec<Event>) -> Result<Folder, (u64, String)> {
+        let root = jwk();
+        let mut all = vec![Event::StoreCreated {
+            issuer: "https://i.example".into(),
+            policy_sha256: "00".into(),
+            root: root.to_json(),
+        }];
+        all.extend(events);
+        let entries = all
+            .into_iter()
+            .map(|event| Entry {
+                actor: "officer".into(),
+                event,
+            })
+            .collect();
+        let head = Head {
+            next_seq: 0,
+            hash: ledger::GENESIS_PREV.into(),
+            len: 0,
+        };
+        let time = "2027-01-01T00:00:00Z".parse().unwrap();
+        let (records, _) = ledger::chain(&head, time, entries);
+        let mut folder = Folder::default();
+        for r in &records {
+            folder.apply(r).map_err(|e| (r.seq, e))?;
+        }
+        Ok(folder)
+    }
+
+    #[test]
+    fn revoking_an_unknown_key_is_refused_with_its_record() {
+        let err = fold(vec![Event::KeyRevoked {
+            kid: "nobody".into(),
+            reason: "x".into(),
+        }])
+        .err()
+        .unwrap();
+        assert_eq!(err.0, 1);
+        assert!(err.1.contains("never generated"), "{}", err.1);
+    }
+
+    #[test]
+    fn activating_a_destroyed_key_is_refused_with_its_record() {
+        let k = jwk();
+        let err = fold(vec![
+            generated(&k),
+            Event::KeyDestroyed {
+                kid: k.kid.clone(),
+                reason: "abandoned".into(),
+                forced: false,
+            },
+            activated(&k.kid),
+        ])
+        .err()
+        .unwrap();
+        assert_eq!(err.0, 3);
+        assert!(err.1.contains("destroyed at record 2"), "{}", err.1);
+    }
+
+    #[test]
+    fn destroying_the_signer_and_minting_after_revocation_are_refused() {
+        let k = jwk();
+        let destroy = Event::KeyDestroyed {
+            kid: k.kid.clone(),
+            reason: "x".into(),
+            forced: false,
+        };
+        let err = fold(vec![generated(&k), activated(&k.kid), destroy])
+            .err()
+            .unwrap();
+        assert_eq!(err.0, 3);
+        assert!(err.1.contains("while it is the signer"), "{}", err.1);
+
+        let revoke = Event::KeyRevoked {
+            kid: k.kid.clone(),
+            reason: "stolen".into(),
+        };
+        let mint = Event::TokenMinted {
+            jti: "j".into(),
+            kid: k.kid.clone(),
+            sub: "p".into(),
+            aud: "a".into(),
+            scope: "s".into(),
+            iat: 0,
+            nbf: 0,
+            exp: 1_800_000_000,
+            contract_id: "c".into(),
+            contract_sha256: "00".into(),
+            token_sha256: "00".into(),
+        };
+        let err = fold(vec![generated(&k), activated(&k.kid), revoke, mint])
+            .err()
+            .unwrap();
+        assert_eq!(err.0, 4);
+        assert!(err.1.contains("cannot sign"), "{}", err.1);
+    }
+
+    #[test]
+    fn revoking_a_key_revokes_its_tokens_and_unpublishes_it() {
+        let k = jwk();
+        let mint = |jti: &str| Event::TokenMinted {
+            jti: jti.into(),
+            kid: k.kid.clone(),
+            sub: "p".into(),
+            aud: "a".into(),
+            scope: "s".into(),
+            iat: 0,
+            nbf: 0,
+            exp: 1_950_000_000,
+            contract_id: "c".into(),
+            contract_sha256: "00".into(),
+            token_sha256: "00".into(),
+        };
+        let folder = fold(vec![
+            generated(&k),
+            activated(&k.kid),
+            mint("a"),
+            mint("b"),
+            Event::TokenRevoked {
+                jti: "a".into(),
+                reason: "ended".into(),
+            },
+            Event::KeyRevoked {
+                kid: k.kid.clone(),
+                reason: "stolen".into(),
+            },
+        ])
+        .unwrap();
+        let state = folder.finish().unwrap();
+        let now = "2027-06-01T00:00:00Z".parse().unwrap();
+        assert_eq!(state.revoked_tokens().count(), 2);
+        assert_eq!(
+            state.token("a").unwrap().revoked.as_ref().unwrap().record,
+            5
+        );
+        assert!(
+            state
+                .token("b")
+                .unwrap()
+                .revoked
+                .as_ref()
+                .unwrap()
+                .reason
+                .contains("stolen")
+        );
+        assert_eq!(state.keys[0].state(now, 60), KeyState::Revoked);
+        assert!(state.published(now, 60).is_empty());
+    }
+
+    #[test]
+    fn revoking_a_token_never_minted_is_refused() {
+        let err = fold(vec![Event::TokenRevoked {
+            jti: "ghost".into(),
+            reason: "x".into(),
+        }])
+        .err()
+        .unwrap();
+        assert_eq!(err.0, 1);
+        assert!(err.1.contains("never minted"), "{}", err.1);
+    }
+}
