@@ -343,6 +343,20 @@ fn six_years_of_key_lifecycle() {
         has_due(&s, "prepublish", &k1) && has_due(&s, "rotate", &k1),
         "{s}"
     );
+    let ics = c.ok(&["status", "--calendar"]);
+    for uid in [format!("rotate.{k1}"), format!("token_expires.{acme}")] {
+        assert!(
+            ics.contains(&format!("\r\nUID:{uid}@covenant\r\n")),
+            "{ics}"
+        );
+    }
+    assert!(ics.contains("DTSTART:20271201T000000Z\r\n"), "{ics}");
+    // Every content line ends in CRLF and is folded to 75 octets.
+    let lines: Vec<&str> = ics.strip_suffix("\r\n").unwrap().split("\r\n").collect();
+    assert!(
+        lines.iter().all(|l| !l.contains('\n') && l.len() <= 75),
+        "{ics}"
+    );
 
     // A month before the rotation, the next key is published.
     c.at("2027-11-01T00:00:00Z");
@@ -541,7 +555,6 @@ fn six_years_of_key_lifecycle() {
     assert_eq!(states, ["destroyed", "destroyed", "revoked", "active"]);
     // The public half survives destruction.
     c.ok(&["key", "export", &k1, "--public", "--format", "jwk"]);
-    let _ = acme;
 
     // Year 3.5 to 6: the next key is pre-published and rotated to on time.
     c.at("2030-05-01T00:00:00Z");
