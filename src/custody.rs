@@ -58,6 +58,24 @@ impl Unlock {
     }
 }
 
+/// Which custody an age file is sealed under, read from its header's
+/// stanzas (age-encryption.org/v1: `-> scrypt …` or `-> X25519 …`). None
+/// for a file that is not a plain-text-header age file.
+pub fn sealed_with(sealed: &[u8]) -> Option<&'static str> {
+    let header = sealed
+        .split(|b| *b == b'\n')
+        .take_while(|l| !l.starts_with(b"---"));
+    let mut found = None;
+    for line in header.skip(1) {
+        if line.starts_with(b"-> scrypt ") {
+            found = Some(PASSPHRASE);
+        } else if line.starts_with(b"-> X25519 ") {
+            found = Some(X25519);
+        }
+    }
+    found
+}
+
 /// Reads the identities of an age identity file.
 pub fn read_identities(path: &Path) -> Result<Vec<Box<dyn age::Identity + Send + Sync>>> {
     let file = age::IdentityFile::from_file(path.to_string_lossy().into_owned())
@@ -112,6 +130,15 @@ pub fn recipients(given: &[String], file: Option<&Path>) -> Result<Vec<age::x255
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_custody_is_read_from_the_age_header() {
+        let pkcs8 = crate::key::generate(crate::algorithm::Algorithm::EdDSA, 0).unwrap();
+        let officer = age::x25519::Identity::generate().to_public();
+        let sealed = crate::key::seal(&pkcs8, crate::key::Custody::Recipients(&[officer])).unwrap();
+        assert_eq!(sealed_with(&sealed), Some(X25519));
+        assert_eq!(sealed_with(b"not age at all"), None);
+    }
 
     #[test]
     fn recipients_file_skips_comments_and_names_bad_lines() {

@@ -83,7 +83,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     }
     let kid = key.kid().to_string();
     let unlock = Unlock::from_options(args.passphrase_file, args.identity);
-    unlock.check_for(&kid, &key.custody)?;
+    unlock.check_for(&kid, &store.current_custody(&kid)?)?;
     let signer = store.unlock(&kid, &unlock)?;
 
     let jti = token::new_jti(&SystemRandom::new());

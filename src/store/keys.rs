@@ -27,9 +27,9 @@ impl Store {
                 ),
             });
         }
-        how.check_for(kid, &key.custody)?;
         let path = self.key_path(kid);
         let sealed = fs::read(&path).map_err(|e| Error::io("read the key file", &path, e))?;
+        how.check_for(kid, &self.custody_of(kid, &sealed))?;
         let opened = match how {
             Unlock::Passphrase(source) => {
                 let passphrase = source.existing(&format!("key {kid}"))?;
@@ -54,6 +54,33 @@ impl Store {
             },
             (UnsealError::Damaged(reason), _) => Error::KeyFile { path, reason },
         })
+    }
+
+    /// How a key is unlocked now: `passphrase` or `x25519`. This is read
+    /// from the key file's age header, which can differ from the ledger only
+    /// if a rewrap was interrupted after the file was replaced and before
+    /// the change was recorded. The file is what unlocks, so it wins, and
+    /// the officer is told how to bring the ledger up to date.
+    pub fn custody_of(&self, kid: &str, sealed: &[u8]) -> String {
+        let recorded = self.state.key(kid).map_or("", |k| k.custody.as_str());
+        let Some(actual) = custody::sealed_with(sealed) else {
+            return recorded.to_string();
+        };
+        if actual != recorded {
+            eprintln!(
+                "covenant: warning: key {kid} is sealed with {actual} but the ledger records \
+                 {recorded}; an interrupted rewrap? Run `covenant key rewrap {kid}` again to \
+                 record its custody"
+            );
+        }
+        actual.to_string()
+    }
+
+    /// The custody of a key as its file says; see `custody_of`.
+    pub fn current_custody(&self, kid: &str) -> Result<String> {
+        let path = self.key_path(kid);
+        let sealed = fs::read(&path).map_err(|e| Error::io("read the key file", &path, e))?;
+        Ok(self.custody_of(kid, &sealed))
     }
 
     /// Replaces a key file with `sealed`, then overwrites the old file's

@@ -67,8 +67,17 @@ enum Target {
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let mut store = Store::open(&ctx.store, Access::Write)?;
     let key = find(&store, &args.kid)?;
+    if let Some(c) = &key.destroyed {
+        return Err(Error::KeyUnusable {
+            kid: args.kid,
+            reason: format!(
+                "its private half was destroyed at {}; there is nothing to rewrap",
+                crate::cmd::show_time(c.time)
+            ),
+        });
+    }
     let unlock = Unlock::from_options(args.passphrase_file.clone(), args.identity.clone());
-    unlock.check_for(&args.kid, &key.custody)?;
+    unlock.check_for(&args.kid, &store.current_custody(&args.kid)?)?;
     let recipients = custody::recipients(&args.recipient, args.recipients_file.as_deref())?;
     let new_source = PassphraseSource::from_option(args.new_passphrase_file.clone());
     if recipients.is_empty() {
