@@ -390,6 +390,34 @@ mod tests {
         assert!(Jwk::from_json(&jwk).is_err());
     }
 
+    /// The DER prefixes are the fixed algorithm identifiers of RFC 8410
+    /// §4 (Ed25519) and RFC 3279 (rsaEncryption with NULL parameters).
+    #[test]
+    fn spki_export_uses_the_standard_algorithm_identifiers() {
+        use spki::der::Encode;
+        let ed = Jwk::from_json(&json!({"kty": "OKP", "crv": "Ed25519", "kid": "k",
+            "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}))
+        .unwrap();
+        let der = ed.key.to_spki().to_der().unwrap();
+        assert_eq!(hex::encode(&der[..12]), "302a300506032b6570032100");
+        assert!(
+            ed.key
+                .to_spki_pem()
+                .starts_with("-----BEGIN PUBLIC KEY-----\n")
+        );
+
+        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+        let rsa =
+            Jwk::from_json(&json!({"kty": "RSA", "n": n, "e": "AQAB", "alg": "RS256", "kid": "k"}))
+                .unwrap();
+        let der = rsa.key.to_spki().to_der().unwrap();
+        assert_eq!(
+            hex::encode(&der[..19]),
+            "30820122300d06092a864886f70d0101010500"
+        );
+        assert_eq!(der.len(), 294);
+    }
+
     #[test]
     fn padded_base64_is_refused() {
         let jwk = json!({"kty": "OKP", "crv": "Ed25519", "kid": "k",
