@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use pkcs8::spki;
 use ring::digest;
 use serde_json::{Map, Value, json};
 
