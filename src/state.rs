@@ -202,11 +202,17 @@ impl State {
         self.keys.iter().rev().find(|k| k.can_sign(now))
     }
 
-    /// The oldest key generated to sign next: published, never activated.
-    pub fn next_key(&self) -> Option<&Key> {
+    /// The keys generated to sign next, oldest first: published, never
+    /// activated.
+    pub fn next_keys(&self) -> impl Iterator<Item = &Key> {
         self.keys
             .iter()
-            .find(|k| k.activated.is_none() && k.revoked.is_none() && k.destroyed.is_none())
+            .filter(|k| k.activated.is_none() && k.revoked.is_none() && k.destroyed.is_none())
+    }
+
+    /// The oldest key waiting to sign next.
+    pub fn next_key(&self) -> Option<&Key> {
+        self.next_keys().next()
     }
 
     /// The most recently activated key, whether or not its window is open.

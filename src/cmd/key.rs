@@ -25,8 +25,8 @@ use crate::store::{Access, Store};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Generate a signing key. The first key becomes the signer; with
-    /// --next, the key is published to wait for the next rotation.
+    /// Generate a signing key. It signs at once when no key signs;
+    /// otherwise, or with --next, it is published to wait for `key rotate`.
     Generate(GenerateArgs),
     /// List the signing keys with their state and windows.
     List(ListArgs),
@@ -60,9 +60,11 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "PATH")]
     passphrase_file: Option<PathBuf>,
 
-    /// Publish the key as the next signer without activating it, so that
-    /// gateways cache it before `covenant key rotate` (docs/lifecycle.md
-    /// recommends doing this 30 days ahead).
+    /// Publish the key to sign next without activating it, even when no
+    /// key signs now, so that gateways cache it before `covenant key
+    /// rotate` (docs/lifecycle.md recommends doing this 30 days ahead).
+    /// Without --next, the key signs at once when no key signs; otherwise
+    /// it waits for the rotation too.
     #[arg(long)]
     next: bool,
 
@@ -99,28 +101,16 @@ fn generate(ctx: &Context, args: GenerateArgs) -> Result<()> {
     let bits = rsa_bits(args.alg, args.bits)?;
     let mut store = Store::open(&ctx.store, Access::Write)?;
     check_alg_allowed(&store, args.alg)?;
-    let signer = store.state.active_key(ctx.now);
-    if let (Some(k), false) = (signer, args.next) {
-        return Err(Error::Usage(format!(
-            "key {} signs until {}; pre-publish its successor with \
-             `covenant key generate --next`, or replace it now with `covenant key rotate`",
-            k.kid(),
-            k.signing_ends().map_or("-".into(), show_time)
-        )));
-    }
-    if let (Some(k), true) = (store.state.next_key(), args.next) {
-        return Err(Error::Usage(format!(
-            "key {} is already published as the next key; `covenant key rotate` activates it",
-            k.kid()
-        )));
-    }
+    // With a signer in place, a new key always waits for `key rotate`:
+    // two keys never sign at once.
+    let activate = !args.next && store.state.active_key(ctx.now).is_none();
     let source = PassphraseSource::from_option(args.passphrase_file);
     source.check_available()?;
 
     let (jwk, generated) = new_key(ctx, &store, args.alg, bits, &source)?;
     let mut entries = vec![generated];
     let mut signs_until = None;
-    if !args.next {
+    if activate {
         let (entry, until) = activation(ctx, &store, &jwk.kid)?;
         entries.push(entry);
         signs_until = Some(until);

@@ -15,9 +15,11 @@ use crate::store::{Access, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The algorithm of the new key. Defaults to the pre-published next
-    /// key's, or else the current signer's. A pre-published next key of
-    /// another algorithm is refused rather than passed over.
+    /// The algorithm of the new signer. The oldest pre-published next key
+    /// of this algorithm is activated; without --alg, the oldest of any.
+    /// When keys are pre-published but none has this algorithm, rotate
+    /// refuses rather than pass them over. With none pre-published, a key
+    /// is generated, by default of the current signer's algorithm.
     #[arg(long, value_parser = super::parse_alg)]
     alg: Option<Algorithm>,
 
@@ -42,24 +44,32 @@ pub struct Args {
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let mut store = Store::open(&ctx.store, Access::Write)?;
     let old = store.state.active_key(ctx.now).map(|k| k.kid().to_string());
-    let pending = store
+    let pending: Vec<(String, Algorithm)> = store
         .state
-        .next_key()
-        .map(|k| (k.kid().to_string(), k.alg()));
+        .next_keys()
+        .map(|k| (k.kid().to_string(), k.alg()))
+        .collect();
+    let chosen = match args.alg {
+        Some(asked) => pending.iter().find(|(_, alg)| *alg == asked),
+        None => pending.first(),
+    };
 
     let mut entries = Vec::new();
-    let (kid, alg, generated) = match pending {
-        Some((kid, alg)) => {
-            if let Some(asked) = args.alg.filter(|a| *a != alg) {
-                return Err(Error::Usage(format!(
-                    "the pre-published next key {kid} is {alg}, not {asked}; rotate without \
-                     --alg to activate it, or `covenant key destroy {kid}` first"
-                )));
-            }
-            check_alg_allowed(&store, alg)?;
-            (kid, alg, false)
+    let (kid, alg, generated) = match (chosen, pending.first()) {
+        (Some((kid, alg)), _) => {
+            check_alg_allowed(&store, *alg)?;
+            (kid.clone(), *alg, false)
         }
-        None => {
+        // A pre-published key is never silently passed over: it would stay
+        // in the JWKS, unused, for as long as nobody noticed.
+        (None, Some((kid, alg))) => {
+            return Err(Error::Usage(format!(
+                "the pre-published next key {kid} is {alg}, not {}; rotate with --alg {alg} \
+                 to activate it, or `covenant key destroy {kid}` first",
+                args.alg.map_or("-", |a| a.name())
+            )));
+        }
+        (None, None) => {
             let alg = args
                 .alg
                 .or_else(|| store.state.last_activated().map(|k| k.alg()))
