@@ -34,10 +34,13 @@ def revocations(ledger_path):
     with open(ledger_path, encoding="utf-8") as f:
         for line in f:
             event = json.loads(line)["event"]
+            # docs/ledger.md: an event is {"kind", "payload"}; earlier
+            # ledgers put the payload's members beside "kind".
+            payload = event.get("payload", event)
             if event["kind"] == "token.revoked":
-                jtis.add(event["jti"])
+                jtis.add(payload["jti"])
             elif event["kind"] == "key.revoked":
-                kids.add(event["kid"])
+                kids.add(payload["kid"])
     return jtis, kids
 
 
