@@ -14,8 +14,8 @@ use crate::passphrase::PassphraseSource;
 
 /// The ledger's name for passphrase custody.
 pub const PASSPHRASE: &str = "passphrase";
-/// The ledger's name for custody by age X25519 recipients.
-pub const X25519: &str = "x25519";
+/// The ledger's name for custody by age X25519 recipients (docs/ledger.md).
+pub const RECIPIENTS: &str = "recipients";
 
 /// How the officer proposes to unlock a key.
 #[derive(Debug, Clone)]
@@ -39,7 +39,7 @@ impl Unlock {
     pub fn check_for(&self, kid: &str, custody: &str) -> Result<()> {
         match (self, custody) {
             (Unlock::Passphrase(source), PASSPHRASE) => source.check_available(),
-            (Unlock::Identity(path), X25519) => std::fs::metadata(path)
+            (Unlock::Identity(path), RECIPIENTS) => std::fs::metadata(path)
                 .map(drop)
                 .map_err(|e| Error::io("read the identity file", path, e)),
             (Unlock::Passphrase(_), _) => Err(Error::KeyUnusable {
@@ -70,7 +70,7 @@ pub fn sealed_with(sealed: &[u8]) -> Option<&'static str> {
         if line.starts_with(b"-> scrypt ") {
             found = Some(PASSPHRASE);
         } else if line.starts_with(b"-> X25519 ") {
-            found = Some(X25519);
+            found = Some(RECIPIENTS);
         }
     }
     found
@@ -136,7 +136,7 @@ mod tests {
         let pkcs8 = crate::key::generate(crate::algorithm::Algorithm::EdDSA, 0).unwrap();
         let officer = age::x25519::Identity::generate().to_public();
         let sealed = crate::key::seal(&pkcs8, crate::key::Custody::Recipients(&[officer])).unwrap();
-        assert_eq!(sealed_with(&sealed), Some(X25519));
+        assert_eq!(sealed_with(&sealed), Some(RECIPIENTS));
         assert_eq!(sealed_with(b"not age at all"), None);
     }
 

@@ -97,7 +97,7 @@ pub enum Event {
         forced: bool,
     },
     /// A key's private half was sealed again under new custody: `custody`
-    /// is `passphrase` or `x25519`, and `recipients` lists the age X25519
+    /// is `passphrase` or `recipients`, and `recipients` lists the age X25519
     /// recipients (public keys) that can unlock it.
     #[serde(rename = "key.rewrapped")]
     KeyRewrapped {

@@ -67,7 +67,7 @@ pub struct Key {
     pub revoked: Option<Change>,
     pub destroyed: Option<Change>,
     /// The age X25519 recipients that can unlock it, when its custody is
-    /// `x25519`.
+    /// `recipients`.
     pub recipients: Vec<String>,
 }
 

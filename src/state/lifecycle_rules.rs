@@ -157,7 +157,7 @@ pub fn rewrap(state: &mut State, kid: &str, custody: &str, recipients: &[String]
         ));
     }
     match (custody, recipients.is_empty()) {
-        ("passphrase", true) | ("x25519", false) => {}
+        ("passphrase", true) | ("recipients", false) => {}
         _ => {
             return Err(format!(
                 "the record rewraps key {kid} to custody {custody:?} with {} recipients",

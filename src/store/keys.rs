@@ -56,7 +56,7 @@ impl Store {
         })
     }
 
-    /// How a key is unlocked now: `passphrase` or `x25519`. This is read
+    /// How a key is unlocked now: `passphrase` or `recipients`. This is read
     /// from the key file's age header, which can differ from the ledger only
     /// if a rewrap was interrupted after the file was replaced and before
     /// the change was recorded. The file is what unlocks, so it wins, and

@@ -108,7 +108,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let (custody, listed) = match &target {
         Target::Passphrase(_) => (custody::PASSPHRASE, Vec::new()),
         Target::Recipients(list) => (
-            custody::X25519,
+            custody::RECIPIENTS,
             list.iter().map(|r| r.to_string()).collect(),
         ),
     };
