@@ -644,6 +644,18 @@ fn each_refusal_names_the_problem_and_exits_2() {
         2,
         "no key NOKEY in the store",
     );
+    // Key ids and jtis are base64url: one starting with `-` is an argument,
+    // not an option.
+    c.refused(
+        &["key", "destroy", "-NOKEY", "--force", "--reason", "x"],
+        2,
+        "no key -NOKEY in the store",
+    );
+    c.refused(
+        &["revoke", "-NOJTI", "--reason", "x"],
+        2,
+        "no token with jti -NOJTI",
+    );
     c.refused(&["key", "export", &k1, "--format", "pem"], 2, "--public");
     c.refused(
         &[

@@ -13,7 +13,9 @@ use crate::store::{Access, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The token's `jti`, as `covenant mint` printed it.
+    /// The token's `jti`, as `covenant mint` printed it. A jti is base64url
+    /// and may begin with `-`, so this is never read as an option.
+    #[arg(allow_hyphen_values = true)]
     jti: String,
 
     /// Why it is revoked, for the ledger and the revocation list.

@@ -11,7 +11,9 @@ use crate::store::{Access, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The key id (its RFC 7638 thumbprint).
+    /// The key id (its RFC 7638 thumbprint). Key ids are base64url and
+    /// may begin with `-`, so this is never read as an option.
+    #[arg(allow_hyphen_values = true)]
     kid: String,
 
     /// Destroy it even though tokens it signed are still valid. They stay

@@ -19,7 +19,9 @@ pub enum Format {
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The key id (its RFC 7638 thumbprint).
+    /// The key id (its RFC 7638 thumbprint). Key ids are base64url and
+    /// may begin with `-`, so this is never read as an option.
+    #[arg(allow_hyphen_values = true)]
     kid: String,
 
     /// Export the public half. Required: covenant never exports a private

@@ -11,7 +11,9 @@ use crate::store::{Access, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct RetireArgs {
-    /// The key id (its RFC 7638 thumbprint).
+    /// The key id (its RFC 7638 thumbprint). Key ids are base64url and
+    /// may begin with `-`, so this is never read as an option.
+    #[arg(allow_hyphen_values = true)]
     kid: String,
 
     /// Why it retires, for the ledger.
@@ -21,7 +23,9 @@ pub struct RetireArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct RevokeArgs {
-    /// The key id (its RFC 7638 thumbprint).
+    /// The key id (its RFC 7638 thumbprint). Key ids are base64url and
+    /// may begin with `-`, so this is never read as an option.
+    #[arg(allow_hyphen_values = true)]
     kid: String,
 
     /// What happened, for the ledger and the revocation list.

@@ -21,7 +21,9 @@ use crate::store::{Access, Store};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The key id (its RFC 7638 thumbprint).
+    /// The key id (its RFC 7638 thumbprint). Key ids are base64url and
+    /// may begin with `-`, so this is never read as an option.
+    #[arg(allow_hyphen_values = true)]
     kid: String,
 
     /// Seal the key to this age X25519 recipient (age1…). Repeat it for
