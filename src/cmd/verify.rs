@@ -22,14 +22,15 @@ use crate::verify::{self, Expectations, VerifiedToken};
 /// Leeway when neither --leeway nor a store's policy gives one.
 const DEFAULT_LEEWAY_SECONDS: i64 = 60;
 
-/// Verify a token against a JWKS, and against the store's revocations when
-/// the store is readable.
-///
-/// With a readable store (--store or COVENANT_STORE), tokens whose jti was
-/// revoked with `covenant revoke`, or whose key was revoked with `covenant
-/// key revoke`, are rejected. With --jwks and no store, revocations are
-/// not known and are not checked.
+// The help's closing paragraph says what a readable store adds, since a
+// JWKS alone cannot tell a revoked token from a valid one.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Revocations: with a readable store (--store or COVENANT_STORE), a token \
+    whose jti was revoked (`covenant revoke`) or whose key was revoked (`covenant key revoke`) \
+    is rejected, even with --jwks. With --jwks and no store, revocations are not known and \
+    are not checked."
+)]
 pub struct Args {
     /// The token: the compact JWS itself, @FILE to read it from a file, or
     /// `-` to read it from stdin. Prefer @FILE or `-`: a token in argv is
