@@ -773,3 +773,40 @@ fn each_refusal_names_the_problem_and_exits_2() {
         &["--passphrase-file", &pass],
     );
 }
+
+/// A record that breaks the lifecycle rules, correctly chained (as a
+/// tool other than covenant could write it), is refused by the state fold,
+/// which names the record; every command then refuses to use the store.
+#[test]
+fn a_ledger_that_activates_a_destroyed_key_is_refused_with_its_record() {
+    use covenant::ledger::{self, Entry, Event};
+
+    let c = Ceremony::new("2026-12-01T00:00:00Z");
+    let pass = c.pass();
+    let k1 = c
+        .ok(&["key", "generate", "--next", "--passphrase-file", &pass])
+        .trim()
+        .to_string();
+    c.ok(&["key", "destroy", &k1]);
+    let path = ledger::path_in(&c.store());
+    let (_, head) = covenant::state::load(&path).unwrap();
+    let time = "2026-12-01T00:00:00Z".parse().unwrap();
+    let forged = Entry {
+        actor: "not-covenant".into(),
+        event: Event::KeyActivated {
+            kid: k1.clone(),
+            signs_until: 1_900_000_000,
+            publish_limit: None,
+        },
+    };
+    ledger::append(&path, &head, time, vec![forged]).unwrap();
+    c.refused(
+        &["status"],
+        1,
+        &format!(
+            "record {}: the record activates key {k1}, which was destroyed at record {}",
+            head.next_seq,
+            head.next_seq - 1
+        ),
+    );
+}
