@@ -64,6 +64,13 @@ impl Auditor {
             Event::TokenMinted { .. } => self.check_token(record),
             Event::KeyActivated { kid, .. } => self.check_activation(record, kid),
             Event::KeyGenerated { .. } | Event::ManifestExported { .. } => {}
+            // The lifecycle rules for these are enforced by the state fold
+            // below (src/state/lifecycle_rules.rs).
+            Event::KeyRetired { .. }
+            | Event::KeyRevoked { .. }
+            | Event::KeyDestroyed { .. }
+            | Event::KeyRewrapped { .. }
+            | Event::TokenRevoked { .. } => {}
         }
         if let Err(message) = self.folder.apply(record) {
             self.problem(Some(record.seq), message);
@@ -91,7 +98,7 @@ impl Auditor {
             .keys
             .iter()
             .filter(|k| k.kid() != kid)
-            .filter(|k| k.activated.is_some() && k.signs_until.is_some_and(|u| u > record.time))
+            .filter(|k| k.can_sign(record.time))
             .map(|k| k.kid().to_string())
             .collect();
         for other in overlapping {

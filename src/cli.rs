@@ -40,7 +40,7 @@ pub struct Cli {
 pub enum Command {
     /// Create a store: policy, root key and ledger.
     Init(cmd::init::Args),
-    /// Generate and inspect signing keys.
+    /// Generate, rotate, retire, revoke, destroy and rewrap signing keys.
     #[command(subcommand)]
     Key(cmd::key::Command),
     /// Print the JWKS that verifiers need.
@@ -57,4 +57,8 @@ pub enum Command {
     Ledger(cmd::ledger::Command),
     /// Read the ledger, filtered by partner, key, kind or time.
     Log(cmd::log::Args),
+    /// Revoke one token by its jti.
+    Revoke(cmd::revoke::Args),
+    /// Which key signs, until when, and what is due.
+    Status(cmd::status::Args),
 }

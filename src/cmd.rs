@@ -7,6 +7,8 @@ pub mod ledger;
 pub mod log;
 pub mod manifest;
 pub mod mint;
+pub mod revoke;
+pub mod status;
 pub mod verify;
 
 use std::path::PathBuf;

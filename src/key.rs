@@ -254,15 +254,31 @@ pub fn unseal_with_passphrase(
 
 /// Decrypts a sealed private key with any age identity.
 pub fn unseal(sealed: &[u8], identity: &dyn age::Identity) -> Result<Pkcs8, UnsealError> {
+    decrypt(sealed, std::iter::once(identity))
+}
+
+/// Decrypts a sealed private key with any one of several age identities.
+pub fn unseal_with_identities(
+    sealed: &[u8],
+    identities: &[Box<dyn age::Identity + Send + Sync>],
+) -> Result<Pkcs8, UnsealError> {
+    decrypt(
+        sealed,
+        identities.iter().map(|i| i.as_ref() as &dyn age::Identity),
+    )
+}
+
+fn decrypt<'a>(
+    sealed: &[u8],
+    identities: impl Iterator<Item = &'a dyn age::Identity>,
+) -> Result<Pkcs8, UnsealError> {
     let decryptor = age::Decryptor::new_buffered(sealed).map_err(damaged)?;
-    let mut reader = decryptor
-        .decrypt(std::iter::once(identity))
-        .map_err(|e| match e {
-            age::DecryptError::NoMatchingKeys | age::DecryptError::DecryptionFailed => {
-                UnsealError::WrongSecret
-            }
-            other => damaged(other),
-        })?;
+    let mut reader = decryptor.decrypt(identities).map_err(|e| match e {
+        age::DecryptError::NoMatchingKeys | age::DecryptError::DecryptionFailed => {
+            UnsealError::WrongSecret
+        }
+        other => damaged(other),
+    })?;
     let mut der = Zeroizing::new(Vec::new());
     reader
         .read_to_end(&mut der)

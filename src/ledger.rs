@@ -98,6 +98,39 @@ pub enum Event {
         records: u64,
         sha256: String,
     },
+
+    // Key lifecycle after activation, and revocations. These variants are
+    // kept together, after the original four, so that other additions to
+    // the ledger merge beside them rather than among them.
+    /// A key stopped signing before its window ended: rotated away from,
+    /// or retired by hand. It stays published while its tokens live.
+    #[serde(rename = "key.retired")]
+    KeyRetired { kid: String, reason: String },
+    /// A key is compromised: it leaves the JWKS at once, and every token it
+    /// signed counts as revoked.
+    #[serde(rename = "key.revoked")]
+    KeyRevoked { kid: String, reason: String },
+    /// A key's private half was erased from the store. `forced` is true
+    /// when tokens it signed were still valid at the time.
+    #[serde(rename = "key.destroyed")]
+    KeyDestroyed {
+        forced: bool,
+        kid: String,
+        reason: String,
+    },
+    /// A key's private half was sealed again under new custody: `custody`
+    /// is `passphrase` or `recipients`, and `recipients` lists the age X25519
+    /// recipients (public keys) that can unlock it.
+    #[serde(rename = "key.rewrapped")]
+    KeyRewrapped {
+        custody: String,
+        kid: String,
+        reason: String,
+        recipients: Vec<String>,
+    },
+    /// One token was revoked.
+    #[serde(rename = "token.revoked")]
+    TokenRevoked { jti: String, reason: String },
 }
 
 /// A ledger record as stored.
@@ -411,6 +444,29 @@ mod tests {
                 head: "h".into(),
                 records: 9,
                 sha256: "ef".into(),
+            },
+            Event::KeyRetired {
+                kid: "k".into(),
+                reason: "rotation".into(),
+            },
+            Event::KeyRevoked {
+                kid: "k".into(),
+                reason: "laptop \"lost\"".into(),
+            },
+            Event::KeyDestroyed {
+                forced: true,
+                kid: "k".into(),
+                reason: "r".into(),
+            },
+            Event::KeyRewrapped {
+                custody: "recipients".into(),
+                kid: "k".into(),
+                reason: "officers".into(),
+                recipients: vec!["age1a".into(), "age1b".into()],
+            },
+            Event::TokenRevoked {
+                jti: "j".into(),
+                reason: "partner left".into(),
             },
         ];
         let head = Head {

@@ -17,10 +17,12 @@
 
 pub mod algorithm;
 pub mod audit;
+pub mod calendar;
 pub mod cli;
 pub mod clock;
 pub mod cmd;
 pub mod contract;
+pub mod custody;
 pub mod diagnostic;
 pub mod error;
 pub mod file;
@@ -33,6 +35,7 @@ pub mod period;
 pub mod policy;
 pub mod provider;
 pub mod root;
+pub mod schedule;
 pub mod state;
 pub mod store;
 pub mod strict_json;
@@ -72,6 +75,8 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Manifest(command) => cmd::manifest::run(&ctx, command),
         Command::Ledger(command) => cmd::ledger::run(&ctx, command),
         Command::Log(args) => cmd::log::run(&ctx, args),
+        Command::Revoke(args) => cmd::revoke::run(&ctx, args),
+        Command::Status(args) => cmd::status::run(&ctx, args),
     }
 }
 

@@ -87,6 +87,11 @@ fn kind(event: &Event) -> &'static str {
         Event::TokenMinted { .. } => "token.minted",
         Event::PolicyChanged { .. } => "policy.changed",
         Event::ManifestExported { .. } => "manifest.exported",
+        Event::KeyRetired { .. } => "key.retired",
+        Event::KeyRevoked { .. } => "key.revoked",
+        Event::KeyDestroyed { .. } => "key.destroyed",
+        Event::KeyRewrapped { .. } => "key.rewrapped",
+        Event::TokenRevoked { .. } => "token.revoked",
     }
 }
 
@@ -94,7 +99,11 @@ fn kid(event: &Event) -> Option<&str> {
     match event {
         Event::KeyGenerated { kid, .. }
         | Event::KeyActivated { kid, .. }
-        | Event::TokenMinted { kid, .. } => Some(kid),
+        | Event::TokenMinted { kid, .. }
+        | Event::KeyRetired { kid, .. }
+        | Event::KeyRevoked { kid, .. }
+        | Event::KeyDestroyed { kid, .. }
+        | Event::KeyRewrapped { kid, .. } => Some(kid),
         _ => None,
     }
 }
@@ -128,5 +137,25 @@ fn summary(event: &Event) -> String {
         Event::ManifestExported {
             records, sha256, ..
         } => format!("{records} records, sha256 {sha256}"),
+        Event::KeyRetired { kid, reason } => format!("{kid} retired: {reason}"),
+        Event::KeyRevoked { kid, reason } => format!("{kid} revoked: {reason}"),
+        Event::KeyDestroyed {
+            kid,
+            reason,
+            forced,
+        } => {
+            let forced = if *forced { " (forced)" } else { "" };
+            format!("{kid} destroyed{forced}: {reason}")
+        }
+        Event::KeyRewrapped {
+            kid,
+            custody,
+            recipients,
+            ..
+        } => format!(
+            "{kid} rewrapped to {custody} ({} recipients)",
+            recipients.len()
+        ),
+        Event::TokenRevoked { jti, reason } => format!("{jti} revoked: {reason}"),
     }
 }

@@ -14,10 +14,10 @@ use serde_json::json;
 
 use crate::cmd::{Context, print_json, show_time};
 use crate::contract::Contract;
+use crate::custody::Unlock;
 use crate::error::{Error, Result};
 use crate::file::{self, Overwrite};
 use crate::ledger::{Entry, Event};
-use crate::passphrase::PassphraseSource;
 use crate::store::{Access, Store};
 use crate::token;
 use crate::verify::{self, Expectations};
@@ -37,6 +37,11 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     passphrase_file: Option<PathBuf>,
 
+    /// Unlock the signing key with this age identity file, when the key is
+    /// sealed to age X25519 recipients (see `covenant key rewrap`).
+    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_file")]
+    identity: Option<PathBuf>,
+
     /// Print a JSON summary (with the token) instead of the bare token.
     #[arg(long)]
     json: bool,
@@ -47,20 +52,10 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let bytes = std::fs::read(&args.contract).map_err(|e| Error::io("read", &args.contract, e))?;
     let contract = Contract::check(&args.contract, &bytes, &store.policy, ctx.now)?;
 
-    let key =
-        store
-            .state
-            .active_key(ctx.now)
-            .ok_or_else(|| match store.state.last_activated() {
-                Some(k) => Error::KeyUnusable {
-                    kid: k.kid().to_string(),
-                    reason: format!(
-                        "its signing period ended on {}; rotate to a new key before minting",
-                        k.signs_until.map_or("-".into(), show_time)
-                    ),
-                },
-                None => Error::NoActiveKey,
-            })?;
+    let key = store
+        .state
+        .active_key(ctx.now)
+        .ok_or_else(|| no_signer(&store, ctx))?;
     if !store.policy.algorithms.contains(&key.alg()) {
         return Err(Error::KeyUnusable {
             kid: key.kid().to_string(),
@@ -87,9 +82,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         refuse_existing(out)?;
     }
     let kid = key.kid().to_string();
-    let source = PassphraseSource::from_option(args.passphrase_file);
-    source.check_available()?;
-    let signer = store.unlock(&kid, &source)?;
+    let unlock = Unlock::from_options(args.passphrase_file, args.identity);
+    unlock.check_for(&kid, &store.current_custody(&kid)?)?;
+    let signer = store.unlock(&kid, &unlock)?;
 
     let jti = token::new_jti(&SystemRandom::new());
     let minted =
@@ -172,6 +167,34 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Why nothing can sign now, and what to do about it.
+fn no_signer(store: &Store, ctx: &Context) -> Error {
+    let Some(k) = store.state.last_activated() else {
+        return Error::NoActiveKey;
+    };
+    let reason = if let Some(c) = &k.revoked {
+        format!(
+            "it was revoked at {} ({}); run `covenant key rotate` to make a new signer",
+            show_time(c.time),
+            c.reason
+        )
+    } else if let Some(c) = k.retired.as_ref().filter(|c| c.time <= ctx.now) {
+        format!(
+            "it was retired at {}; run `covenant key rotate` to make a new signer",
+            show_time(c.time)
+        )
+    } else {
+        format!(
+            "its signing period ended at {}; run `covenant key rotate` before minting",
+            k.signs_until.map_or("-".into(), show_time)
+        )
+    };
+    Error::KeyUnusable {
+        kid: k.kid().to_string(),
+        reason,
+    }
 }
 
 fn refuse_existing(path: &Path) -> Result<()> {
