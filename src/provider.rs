@@ -289,6 +289,18 @@ mod tests {
     }
 
     #[test]
+    fn a_parsed_signer_prints_its_algorithm_and_nothing_of_the_key() {
+        let pkcs8 = key::generate(Algorithm::EdDSA, 0).unwrap();
+        let encoding = EncodingKey::from_ed_der(pkcs8.der());
+        let signer = RingSigner::new(Algorithm::EdDSA, &encoding).unwrap();
+        assert_eq!(
+            format!("{signer:?}"),
+            "RingSigner(EdDSA, private key redacted)"
+        );
+        assert!(RingSigner::new(Algorithm::ES256, &encoding).is_err());
+    }
+
+    #[test]
     fn every_algorithm_signs_and_verifies_through_jsonwebtoken() {
         install();
         for alg in [Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA] {

@@ -235,3 +235,113 @@ fn mint_run(
     }
     Ok(minted)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::algorithm::Algorithm;
+    use crate::jwk::Jwk;
+    use crate::key;
+    use crate::policy::Policy;
+
+    const POLICY: &str = include_str!("../docs/examples/policy.toml");
+    const ACME: &str = include_str!("../docs/examples/acme-logistics.toml");
+
+    fn now() -> Timestamp {
+        "2026-06-01T00:00:00Z".parse().unwrap()
+    }
+
+    fn signing_key(alg: Algorithm) -> SigningKey {
+        let pkcs8 = key::generate(alg, 0).unwrap();
+        let jwk = Jwk::new(key::public_key(alg, &pkcs8).unwrap(), alg);
+        SigningKey::new(&jwk, &pkcs8).unwrap()
+    }
+
+    fn contract(id: &str) -> Contract {
+        let policy = Policy::parse(std::path::Path::new("covenant.toml"), POLICY).unwrap();
+        let text = ACME.replacen("ACME-2026-001", id, 1);
+        Contract::check(
+            std::path::Path::new("c.toml"),
+            text.as_bytes(),
+            &policy,
+            now(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_token_is_byte_for_byte_what_jsonwebtoken_encode_makes() {
+        // Ed25519 signatures are deterministic, so the two can be compared.
+        crate::provider::install();
+        let key = signing_key(Algorithm::EdDSA);
+        let acme = contract("ACME-2026-001");
+        let ours = mint(
+            &key,
+            "https://issuer.example.com",
+            &acme,
+            "jti-1".into(),
+            now(),
+        )
+        .unwrap();
+
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.kid = Some(key.jwk().kid.clone());
+        let claims = Claims {
+            iss: "https://issuer.example.com",
+            sub: &acme.partner,
+            aud: &acme.audience,
+            iat: now().as_second(),
+            nbf: acme.nbf.as_second(),
+            exp: acme.exp.as_second(),
+            jti: "jti-1",
+            scope: acme.scopes.join(" "),
+            contract: ContractClaim {
+                id: &acme.id,
+                sha256: &acme.sha256,
+            },
+            extra: &acme.claims,
+        };
+        let theirs = jsonwebtoken::encode(&header, &claims, key.encoding_key()).unwrap();
+        assert_eq!(ours.token.as_str(), theirs);
+        assert_eq!(ours.sha256, sha256_hex(theirs.as_bytes()));
+    }
+
+    #[test]
+    fn a_batch_on_two_threads_keeps_the_contracts_order_and_every_token_verifies() {
+        let key = signing_key(Algorithm::ES256);
+        let minter = Minter::new(&key, "https://issuer.example.com", now()).unwrap();
+        let contracts: Vec<Contract> = (0..PARALLEL_MIN * 2 + 3)
+            .map(|i| contract(&format!("C-{i:03}")))
+            .collect();
+        let signed = std::sync::atomic::AtomicUsize::new(0);
+        let minted = mint_batch(&minter, &contracts, 2, &|n| {
+            signed.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        })
+        .unwrap();
+
+        assert_eq!(signed.into_inner(), contracts.len());
+        assert_eq!(minted.len(), contracts.len());
+        let expect = crate::verify::Expectations {
+            audience: Some(contracts[0].audience.clone()),
+            issuer: Some("https://issuer.example.com".into()),
+            leeway_seconds: 0,
+            now: contracts[0].nbf,
+        };
+        let mut jtis = std::collections::HashSet::new();
+        for (i, token) in minted.iter().enumerate() {
+            let verified =
+                crate::verify::verify(&token.token, std::slice::from_ref(key.jwk()), &expect)
+                    .unwrap();
+            assert_eq!(verified.claims["contract"]["id"], format!("C-{i:03}"));
+            assert_eq!(verified.claims["jti"], token.jti.as_str());
+            assert!(jtis.insert(token.jti.clone()), "jti {} repeats", token.jti);
+            assert_eq!(token.jti.len(), 22);
+        }
+    }
+
+    #[test]
+    fn small_batches_stay_on_one_thread() {
+        assert_eq!(batch_threads(PARALLEL_MIN - 1), 1);
+        assert!(batch_threads(PARALLEL_MIN) >= 1);
+    }
+}
