@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 
 use crate::algorithm::Algorithm;
 use crate::jwk::{Curve, Jwk, PublicKey};
+use crate::provider::RingSigner;
 
 /// A PKCS#8 private key document, wiped from memory when dropped.
 pub struct Pkcs8(Zeroizing<Vec<u8>>);
@@ -303,7 +304,11 @@ fn test_scrypt_work_factor() -> Option<u8> {
 /// A private key ready to sign, with its public JWK.
 pub struct SigningKey {
     jwk: Jwk,
+    /// The PKCS#8 document, for jsonwebtoken's own `encode`; zeroized by
+    /// jsonwebtoken when dropped.
     encoding: jsonwebtoken::EncodingKey,
+    /// The same key parsed once by ring, which minting signs with.
+    signer: RingSigner,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -333,9 +338,12 @@ impl SigningKey {
                 jsonwebtoken::EncodingKey::from_rsa_der(pkcs8.der())
             }
         };
+        let signer = RingSigner::new(jwk.alg, &encoding)
+            .map_err(|e| format!("ring cannot sign with the {} key: {e}", jwk.alg))?;
         Ok(SigningKey {
             jwk: jwk.clone(),
             encoding,
+            signer,
         })
     }
 
@@ -345,6 +353,11 @@ impl SigningKey {
 
     pub fn encoding_key(&self) -> &jsonwebtoken::EncodingKey {
         &self.encoding
+    }
+
+    /// The parsed key, to sign many messages without parsing it again.
+    pub fn signer(&self) -> &RingSigner {
+        &self.signer
     }
 }
 
