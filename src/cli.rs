@@ -57,6 +57,8 @@ pub enum Command {
     Ledger(cmd::ledger::Command),
     /// Read the ledger, filtered by partner, key, kind or time.
     Log(cmd::log::Args),
+    /// Export the root-signed revocation list for gateways.
+    Revocations(cmd::revocations::Args),
     /// Revoke one token by its jti.
     Revoke(cmd::revoke::Args),
     /// Which key signs, until when, and what is due.

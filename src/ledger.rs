@@ -131,6 +131,15 @@ pub enum Event {
     /// One token was revoked.
     #[serde(rename = "token.revoked")]
     TokenRevoked { jti: String, reason: String },
+    /// The root key signed a revocation list of `keys` keys and `tokens`
+    /// tokens, as of the record `head`; `sha256` is the list's digest.
+    #[serde(rename = "revocations.exported")]
+    RevocationsExported {
+        head: String,
+        keys: u64,
+        sha256: String,
+        tokens: u64,
+    },
 }
 
 /// A ledger record as stored.
@@ -467,6 +476,12 @@ mod tests {
             Event::TokenRevoked {
                 jti: "j".into(),
                 reason: "partner left".into(),
+            },
+            Event::RevocationsExported {
+                head: "h".into(),
+                keys: 1,
+                sha256: "ab".into(),
+                tokens: 2,
             },
         ];
         let head = Head {

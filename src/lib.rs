@@ -75,6 +75,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Manifest(command) => cmd::manifest::run(&ctx, command),
         Command::Ledger(command) => cmd::ledger::run(&ctx, command),
         Command::Log(args) => cmd::log::run(&ctx, args),
+        Command::Revocations(args) => cmd::revocations::run(&ctx, args),
         Command::Revoke(args) => cmd::revoke::run(&ctx, args),
         Command::Status(args) => cmd::status::run(&ctx, args),
     }

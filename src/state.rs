@@ -257,14 +257,27 @@ impl State {
 #[derive(Default)]
 pub struct Folder {
     state: Option<State>,
+    /// Set for audits that stream ledgers of any length: minted tokens are
+    /// then not listed one by one, so memory does not grow with them. The
+    /// auditor checks token revocations itself (src/audit.rs).
+    streaming: bool,
 }
 
 impl Folder {
+    /// A folder for streaming audits: per-key facts only, no token list.
+    pub fn streaming() -> Folder {
+        Folder {
+            state: None,
+            streaming: true,
+        }
+    }
+
     /// Applies one record. A record that contradicts what came before
     /// (a second store creation, an event for an unknown key) is an error
     /// naming the record.
     pub fn apply(&mut self, record: &Record) -> std::result::Result<(), String> {
         let time = record.time;
+        let streaming = self.streaming;
         match (&mut self.state, &record.event) {
             (
                 None,
@@ -335,7 +348,7 @@ impl Folder {
                 key.signs_until = Some(seconds(*signs_until)?);
                 key.publish_limit = publish_limit.map(seconds).transpose()?;
             }
-            (Some(_), Event::ManifestExported { .. }) => {}
+            (Some(_), Event::ManifestExported { .. } | Event::RevocationsExported { .. }) => {}
             (Some(state), Event::PolicyChanged { policy_sha256, .. }) => {
                 state.policy_sha256 = policy_sha256.clone();
             }
@@ -345,8 +358,13 @@ impl Folder {
                 lifecycle_rules::check_minting(key, time)?;
                 key.tokens += 1;
                 key.last_exp = Some(key.last_exp.map_or(exp, |e| e.max(exp)));
-                state.tokens += 1;
-                lifecycle_rules::note_token(state, &record.event)?;
+                if streaming {
+                    key.last_live_exp = Some(key.last_live_exp.map_or(exp, |e| e.max(exp)));
+                    state.tokens += 1;
+                } else {
+                    state.tokens += 1;
+                    lifecycle_rules::note_token(state, &record.event)?;
+                }
             }
 
             // Lifecycle events, kept apart from the arms above; the rules
@@ -374,6 +392,7 @@ impl Folder {
                     reason: _,
                 },
             ) => lifecycle_rules::rewrap(state, kid, custody, recipients)?,
+            (Some(_), Event::TokenRevoked { .. }) if streaming => {}
             (Some(state), Event::TokenRevoked { jti, reason }) => {
                 lifecycle_rules::revoke_token(state, record, jti, reason)?;
             }

@@ -92,6 +92,7 @@ fn kind(event: &Event) -> &'static str {
         Event::KeyDestroyed { .. } => "key.destroyed",
         Event::KeyRewrapped { .. } => "key.rewrapped",
         Event::TokenRevoked { .. } => "token.revoked",
+        Event::RevocationsExported { .. } => "revocations.exported",
     }
 }
 
@@ -157,5 +158,13 @@ fn summary(event: &Event) -> String {
             recipients.len()
         ),
         Event::TokenRevoked { jti, reason } => format!("{jti} revoked: {reason}"),
+        Event::RevocationsExported {
+            keys,
+            tokens,
+            sha256,
+            ..
+        } => {
+            format!("{tokens} tokens and {keys} keys, sha256 {sha256}")
+        }
     }
 }
