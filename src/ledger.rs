@@ -183,17 +183,6 @@ impl Record {
         }
     }
 
-    /// Recomputes this record's hash from its content.
-    pub fn computed_hash(&self) -> String {
-        body_hash(&Body {
-            seq: self.seq,
-            time: self.time,
-            actor: &self.actor,
-            event: &self.event,
-            prev: &self.prev,
-        })
-    }
-
     /// The record as one canonical JSON line, with its newline.
     pub fn to_line(&self) -> Vec<u8> {
         let mut line = serde_json::to_vec(self).expect("records always serialise");
@@ -301,23 +290,6 @@ pub fn parse_line(line: &[u8], head: &Head) -> std::result::Result<Record, Strin
         return Err("its content does not match its hash (the record was altered)".into());
     }
     Ok(record)
-}
-
-/// Checks one record against the head of the chain before it.
-pub fn check_link(record: &Record, head: &Head) -> std::result::Result<(), String> {
-    if record.seq != head.next_seq {
-        return Err(format!(
-            "its number is {}, expected {} (a record was removed, inserted or moved)",
-            record.seq, head.next_seq
-        ));
-    }
-    if record.prev != head.hash {
-        return Err("its `prev` does not match the hash of the record before it".into());
-    }
-    if record.computed_hash() != record.hash {
-        return Err("its content does not match its hash (the record was altered)".into());
-    }
-    Ok(())
 }
 
 fn ledger_error(path: &Path, record: u64, reason: String) -> Error {
