@@ -615,3 +615,153 @@ fn openssl_verifies_a_covenant_rs256_signature_with_the_exported_pem() {
 fn openssl_verifies_a_covenant_ps256_signature_with_the_exported_pem() {
     openssl_verifies_a_covenant_signature("PS256");
 }
+
+// age files cross between the Debian `age` command and covenant, both
+// ways. covenant-sealed files under a passphrase are opened by `age` in
+// the tests above; here `age` seals and covenant's library opens, and
+// covenant seals to X25519 recipients and `age` opens.
+
+/// Runs a command that must succeed; returns its stdout.
+fn succeeds(command: &mut Command) -> Vec<u8> {
+    let out = run_tool(command);
+    assert!(
+        out.status.success(),
+        "{:?} failed: {}",
+        command.get_program(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// An Ed25519 PKCS#8 key that openssl generated, and its public key as
+/// openssl writes it in PEM.
+fn openssl_ed25519_key(ws: &Workspace) -> (Vec<u8>, String) {
+    let der = ws.path("openssl.der");
+    succeeds(
+        Command::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                "ed25519",
+                "-outform",
+                "DER",
+                "-out",
+            ])
+            .arg(&der),
+    );
+    let pem = succeeds(
+        Command::new("openssl")
+            .args(["pkey", "-inform", "DER", "-pubout", "-in"])
+            .arg(&der),
+    );
+    (
+        std::fs::read(&der).unwrap(),
+        String::from_utf8(pem).unwrap(),
+    )
+}
+
+/// The public key of a PKCS#8 Ed25519 key read through covenant, as PEM.
+fn covenant_public_pem(pkcs8: &covenant::key::Pkcs8) -> String {
+    let public = covenant::key::public_key(covenant::algorithm::Algorithm::EdDSA, pkcs8).unwrap();
+    public.to_spki_pem()
+}
+
+/// A new age X25519 identity file from `age-keygen`, and its recipient.
+fn age_keygen(ws: &Workspace) -> (PathBuf, String) {
+    let identity = ws.path("identity.txt");
+    succeeds(Command::new("age-keygen").arg("-o").arg(&identity));
+    let recipient = succeeds(Command::new("age-keygen").arg("-y").arg(&identity));
+    (
+        identity,
+        String::from_utf8(recipient).unwrap().trim().to_string(),
+    )
+}
+
+#[test]
+fn a_key_the_age_command_sealed_with_a_passphrase_opens_with_covenants_library() {
+    let ws = Workspace::new();
+    let (der, openssl_pem) = openssl_ed25519_key(&ws);
+    let sealed = ws.path("key.age");
+    let mut age = Command::new("python3");
+    age.arg(interop_dir().join("age_encrypt.py"))
+        .arg(ws.path("openssl.der"))
+        .arg(&sealed);
+    pty_script(&mut age, "seal", &sealed);
+    let bytes = std::fs::read(&sealed).unwrap();
+
+    // age's default work factor, not the tests' cheap one: this is the
+    // file an operator's `age -p` writes.
+    let pkcs8 = covenant::key::unseal_with_passphrase(&bytes, PASSPHRASE.to_string().into())
+        .expect("covenant opens the file age sealed");
+    assert_eq!(pkcs8.der(), der);
+    assert_eq!(covenant_public_pem(&pkcs8), openssl_pem);
+
+    let wrong = covenant::key::unseal_with_passphrase(&bytes, "not the passphrase".into());
+    assert!(matches!(
+        wrong,
+        Err(covenant::key::UnsealError::WrongSecret)
+    ));
+}
+
+#[test]
+fn a_key_the_age_command_sealed_to_an_x25519_recipient_opens_with_covenants_library() {
+    let ws = Workspace::new();
+    let (der, openssl_pem) = openssl_ed25519_key(&ws);
+    let (identity_file, recipient) = age_keygen(&ws);
+    let sealed = ws.path("key.age");
+    succeeds(
+        Command::new("age")
+            .args(["--recipient", &recipient, "--output"])
+            .arg(&sealed)
+            .arg(ws.path("openssl.der")),
+    );
+    let bytes = std::fs::read(&sealed).unwrap();
+
+    let text = std::fs::read_to_string(&identity_file).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-"))
+        .unwrap();
+    let identity: age::x25519::Identity = line.parse().unwrap();
+    let pkcs8 = covenant::key::unseal(&bytes, &identity).expect("covenant opens the file");
+    assert_eq!(pkcs8.der(), der);
+    assert_eq!(covenant_public_pem(&pkcs8), openssl_pem);
+
+    let stranger = age::x25519::Identity::generate();
+    let refused = covenant::key::unseal(&bytes, &stranger);
+    assert!(matches!(
+        refused,
+        Err(covenant::key::UnsealError::WrongSecret)
+    ));
+}
+
+#[test]
+fn a_key_covenant_rewrapped_to_an_x25519_recipient_opens_with_the_age_command() {
+    let (ws, kid) = Workspace::with_key("ES256");
+    let (identity, recipient) = age_keygen(&ws);
+    ws.covenant(&["key", "rewrap", &kid, "--recipient", &recipient])
+        .passphrase()
+        .run()
+        .ok();
+    let exported = ws
+        .covenant(&["key", "export", &kid, "--public", "--format", "pem"])
+        .run()
+        .ok()
+        .to_string();
+
+    let der = ws.path("key.der");
+    succeeds(
+        Command::new("age")
+            .args(["--decrypt", "--identity"])
+            .arg(&identity)
+            .arg("--output")
+            .arg(&der)
+            .arg(ws.store().join("keys").join(format!("{kid}.age"))),
+    );
+    let public = succeeds(
+        Command::new("openssl")
+            .args(["pkey", "-inform", "DER", "-pubout", "-in"])
+            .arg(&der),
+    );
+    assert_eq!(String::from_utf8(public).unwrap(), exported);
+}
