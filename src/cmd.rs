@@ -1,5 +1,20 @@
 //! One module per subcommand: its arguments and the code that runs it.
 
+/// Writes to stdout like `println!`, but a closed or full stdout becomes
+/// an error (see `write_stdout`) instead of a panic.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cmd::write_stdout(&format!("{}\n", format_args!($($arg)*)))?
+    };
+}
+
+/// Writes to stdout like `print!`; see `outln!`.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cmd::write_stdout(&format!($($arg)*))?
+    };
+}
+
 pub mod init;
 pub mod jwks;
 pub mod key;
@@ -24,14 +39,57 @@ pub struct Context {
 }
 
 /// Prints a JSON document on stdout, for `--json`.
-pub fn print_json(value: &serde_json::Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).expect("JSON values always serialise")
-    );
+pub fn print_json(value: &serde_json::Value) -> crate::error::Result<()> {
+    let text = serde_json::to_string_pretty(value).expect("JSON values always serialise");
+    write_stdout(&format!("{text}\n"))
+}
+
+/// Writes the product to stdout. A reader that went away (`covenant log |
+/// head`) is reported as `Error::OutputClosed`, which ends the command
+/// quietly; any other failure (a full disk behind a redirection) is an
+/// error like any other.
+pub fn write_stdout(text: &str) -> crate::error::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            Err(crate::error::Error::OutputClosed)
+        }
+        Err(e) => Err(crate::error::Error::io("write", "stdout", e)),
+    }
 }
 
 /// A timestamp as people read it: RFC 3339 in UTC.
 pub fn show_time(t: Timestamp) -> String {
     t.to_string()
+}
+
+/// Longest free text (a reason, an actor) accepted for the ledger.
+const MAX_LEDGER_TEXT: usize = 1000;
+
+/// Checks free text that goes into the ledger, such as a `--reason`: one
+/// line of visible text. Control characters could rewrite an auditor's
+/// terminal when the ledger is read, and newlines could forge lines in
+/// `covenant log`.
+pub fn ledger_text(text: &str) -> std::result::Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("it may not be empty".into());
+    }
+    if text.chars().count() > MAX_LEDGER_TEXT {
+        return Err(format!("it may be at most {MAX_LEDGER_TEXT} characters"));
+    }
+    if let Some(c) = text
+        .chars()
+        .find(|c| c.is_control() || crate::contract::is_invisible(*c))
+    {
+        return Err(format!(
+            "it may not contain control or invisible characters (found U+{:04X})",
+            c as u32
+        ));
+    }
+    Ok(text.to_string())
 }

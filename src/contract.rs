@@ -211,7 +211,10 @@ impl Contract {
         let mut claims = Map::new();
         for (name, value) in &raw.claims {
             let key = name.get_ref();
-            if RESERVED_CLAIMS.contains(&key.as_str()) {
+            // Case-insensitively: some JSON decoders (Go's encoding/json,
+            // for one) match member names to fields regardless of case, so
+            // `Scope` could reach a gateway as `scope`.
+            if RESERVED_CLAIMS.iter().any(|r| r.eq_ignore_ascii_case(key)) {
                 return Err(at(
                     name.span(),
                     format!("claim {key:?} is set by covenant or reserved by a JWT specification"),
@@ -256,12 +259,28 @@ fn name_field(value: &Spanned<String>, what: &str) -> Result<String, String> {
     if text.chars().any(char::is_control) {
         return Err(format!("the {what} may not contain control characters"));
     }
+    if let Some(c) = text.chars().find(|c| is_invisible(*c)) {
+        return Err(format!(
+            "the {what} may not contain invisible or direction-changing characters (U+{:04X}), \
+             which make one name look like another",
+            c as u32
+        ));
+    }
     if text.chars().count() > MAX_NAME_LEN {
         return Err(format!(
             "the {what} is longer than {MAX_NAME_LEN} characters"
         ));
     }
     Ok(text.clone())
+}
+
+/// Zero-width and bidirectional formatting characters: they change how a
+/// name displays without changing how it reads, which is how look-alike
+/// partner names are made.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
 fn not_in_policy(what: &str, value: &str, allowed: &[String]) -> String {
@@ -441,6 +460,20 @@ tier = "gold"
                 "c.toml:13:",
                 "[claims] aud",
                 "reserved",
+            ),
+            (
+                "tier = \"gold\"",
+                "Scope = \"x\"",
+                "c.toml:13:",
+                "[claims] Scope",
+                "reserved",
+            ),
+            (
+                "partner = \"acme-logistics\"",
+                "partner = \"acme\u{202E}exe\"",
+                "c.toml:4:",
+                "[contract] partner",
+                "U+202E",
             ),
             (
                 "partner = \"acme-logistics\"",

@@ -70,6 +70,11 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// Whoever read stdout stopped reading (`covenant log | head`). Not a
+    /// failure: the command ends quietly.
+    #[error("stdout was closed")]
+    OutputClosed,
+
     /// The passphrase could not be read or is unacceptable.
     #[error("{0}")]
     Passphrase(String),

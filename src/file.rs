@@ -118,6 +118,30 @@ fn sync_files(paths: &[&Path]) -> Result<()> {
     })
 }
 
+/// A private temporary file in `dir`, to be filled and moved into place
+/// with `persist_new`.
+pub fn new_temp_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
+    let tmp = tempfile::Builder::new()
+        .prefix(".covenant-tmp-")
+        .permissions(fs::Permissions::from_mode(FILE_MODE))
+        .tempfile_in(dir)
+        .map_err(|e| Error::io("create a temporary file in", dir, e))?;
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(FILE_MODE))
+        .map_err(|e| Error::io("set permissions on", tmp.path().to_path_buf(), e))?;
+    Ok(tmp)
+}
+
+/// Fills a temporary file from `new_temp_in`, flushes it, and moves it to
+/// `path`, which must not exist.
+pub fn persist_new(mut tmp: tempfile::NamedTempFile, bytes: &[u8], path: &Path) -> Result<()> {
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| Error::io("write", path, e))?;
+    tmp.persist_noclobber(path)
+        .map_err(|e| Error::io("write", path, e.error))?;
+    sync_dir(parent_of(path))
+}
+
 /// Moves a fully written temporary file into place with mode 0600,
 /// replacing any file there, and flushes the directory.
 pub fn persist_private(tmp: tempfile::NamedTempFile, path: &Path) -> Result<()> {
@@ -163,9 +187,36 @@ pub fn parent_of(path: &Path) -> &Path {
     }
 }
 
+/// Largest policy, contract or JWKS file covenant reads: real ones are a
+/// few kilobytes, and a bound keeps `/dev/zero` or a runaway file from
+/// exhausting memory.
+pub const MAX_INPUT: u64 = 1 << 20;
+
+/// Reads an input file of at most `max` bytes. Anything but a regular
+/// file (a FIFO would block, a device would never end) is refused.
+pub fn read_input(path: &Path, max: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = File::open(path).map_err(|e| Error::io("read", path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io("read", path, e))?;
+    let refuse = |why: String| Error::from(crate::diagnostic::Diagnostic::file(path, why));
+    if !meta.is_file() {
+        return Err(refuse("not a regular file".into()));
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("read", path, e))?;
+    if bytes.len() as u64 > max {
+        return Err(refuse(format!(
+            "larger than {max} bytes; this is not an input covenant reads"
+        )));
+    }
+    Ok(bytes)
+}
+
 /// Reads a file as UTF-8 text, naming the file in any error.
 pub fn read_text(path: &Path) -> Result<String> {
-    let bytes = fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    let bytes = read_input(path, MAX_INPUT)?;
     String::from_utf8(bytes).map_err(|e| {
         Error::from(crate::diagnostic::Diagnostic::file(
             path,

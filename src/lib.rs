@@ -52,6 +52,7 @@ use error::Result;
 pub fn run(cli: Cli) -> ExitCode {
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error::Error::OutputClosed) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("covenant: {e}");
             ExitCode::from(e.exit_code())
@@ -61,9 +62,11 @@ pub fn run(cli: Cli) -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<()> {
     provider::install();
+    let actor = cli.actor.unwrap_or_else(login_name);
+    cmd::ledger_text(&actor).map_err(|e| error::Error::Usage(format!("--actor: {e}")))?;
     let ctx = cmd::Context {
         store: cli.store,
-        actor: cli.actor.unwrap_or_else(login_name),
+        actor,
         now: clock::now(),
     };
     match cli.command {

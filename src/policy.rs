@@ -20,7 +20,7 @@ pub const FILE_NAME: &str = "covenant.toml";
 
 /// Longest leeway a policy may set: skew is a matter of minutes, and a
 /// larger value would quietly extend every token.
-const MAX_LEEWAY_SECONDS: i64 = 600;
+pub const MAX_LEEWAY_SECONDS: i64 = 600;
 
 /// A checked policy.
 #[derive(Debug, Clone)]

@@ -241,6 +241,16 @@ fn check_issuer_and_audience(
             None => return Err(format!("the token has no iss; expected {issuer:?}")),
         }
     }
+    if let Some(Value::Array(auds)) = claims.get("aud")
+        && auds.len() > 1
+    {
+        // A token for several audiences works at each of them; covenant
+        // issues one strict audience per token and accepts no wider one.
+        return Err(format!(
+            "aud names {} audiences; covenant accepts tokens for exactly one",
+            auds.len()
+        ));
+    }
     if let Some(audience) = &expect.audience {
         let matches = match claims.get("aud") {
             Some(Value::String(aud)) => aud == audience,

@@ -74,12 +74,12 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         print_json(&json!({
             "store": ctx.store,
             "root": { "kid": root.kid, "fingerprint": fingerprint },
-        }));
+        }))?;
     } else {
         eprintln!("covenant: created store {}", ctx.store.display());
         eprintln!("covenant: root key fingerprint (auditors pin this):");
         eprintln!("  {}", grouped(&fingerprint));
-        println!("{fingerprint}");
+        outln!("{fingerprint}");
     }
     Ok(())
 }

@@ -29,7 +29,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     match args.out {
         Some(path) => file::write_atomic(&path, text.as_bytes(), Overwrite::Allow),
         None => {
-            print!("{text}");
+            out!("{text}");
             Ok(())
         }
     }

@@ -124,7 +124,7 @@ fn generate(ctx: &Context, args: GenerateArgs) -> Result<()> {
             "state": if signs_until.is_some() { "active" } else { "next" },
             "signs_until": signs_until.map(show_time),
             "file": store.key_path(&jwk.kid),
-        }));
+        }))?;
     } else {
         match signs_until {
             Some(until) => eprintln!(
@@ -138,7 +138,7 @@ fn generate(ctx: &Context, args: GenerateArgs) -> Result<()> {
                 args.alg
             ),
         }
-        println!("{}", jwk.kid);
+        outln!("{}", jwk.kid);
     }
     Ok(())
 }
@@ -261,19 +261,24 @@ fn list(ctx: &Context, args: ListArgs) -> Result<()> {
                 })
             })
             .collect();
-        print_json(&json!({ "keys": list }));
+        print_json(&json!({ "keys": list }))?;
         return Ok(());
     }
     if keys.is_empty() {
         eprintln!("covenant: no signing keys yet; run `covenant key generate`");
         return Ok(());
     }
-    println!(
+    outln!(
         "{:<43}  {:<5}  {:<9}  {:<20}  {:<20}  {:<20}  TOKENS",
-        "KID", "ALG", "STATE", "CREATED", "SIGNS FROM", "SIGNS UNTIL"
+        "KID",
+        "ALG",
+        "STATE",
+        "CREATED",
+        "SIGNS FROM",
+        "SIGNS UNTIL"
     );
     for k in keys {
-        println!(
+        outln!(
             "{:<43}  {:<5}  {:<9}  {:<20}  {:<20}  {:<20}  {}",
             k.kid(),
             k.alg().name(),

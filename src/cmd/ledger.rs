@@ -52,7 +52,7 @@ pub fn run(ctx: &Context, command: Command) -> Result<()> {
             "tokens": tokens,
             "problem_count": count,
             "problems": problems.iter().map(|p| json!({"record": p.record, "message": p.message})).collect::<Vec<_>>(),
-        }));
+        }))?;
     } else {
         for p in &problems {
             eprintln!(

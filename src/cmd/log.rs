@@ -44,21 +44,35 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     ledger::replay(&path, |record| {
         if matches(&args, record) {
             if args.json {
-                print!("{}", String::from_utf8_lossy(&record.to_line()));
+                out!("{}", String::from_utf8_lossy(&record.to_line()));
             } else {
-                println!(
+                outln!(
                     "{:>6}  {}  {:<12}  {:<16}  {}",
                     record.seq,
                     show_time(record.time),
-                    record.actor,
+                    visible(&record.actor),
                     kind(&record.event),
-                    summary(&record.event)
+                    visible(&summary(&record.event))
                 );
             }
         }
         Ok(())
     })?;
     Ok(())
+}
+
+/// Text from the ledger as it may be shown on a terminal: control
+/// characters escaped, so that a ledger written by anything else cannot
+/// move the cursor, clear the screen or forge a line.
+fn visible(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            c if c.is_control() || crate::contract::is_invisible(c) => {
+                c.escape_unicode().to_string()
+            }
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 fn matches(args: &Args, record: &Record) -> bool {

@@ -107,9 +107,9 @@ fn verify(args: VerifyArgs) -> Result<()> {
     let trusted = root::parse_fingerprint(&args.trust)?;
     let report = manifest::verify(&args.manifest, &trusted)?;
     if args.json {
-        print_json(&report.to_json());
+        print_json(&report.to_json())?;
     } else {
-        print_report(&report);
+        print_report(&report)?;
     }
     if report.ok() {
         Ok(())
@@ -126,13 +126,13 @@ fn verify(args: VerifyArgs) -> Result<()> {
     }
 }
 
-fn print_report(r: &Report) {
-    println!("issuer       {}", r.issuer);
-    println!(
+fn print_report(r: &Report) -> Result<()> {
+    outln!("issuer       {}", r.issuer);
+    outln!(
         "exported     {}",
         r.exported_at.map_or("-".into(), show_time)
     );
-    println!(
+    outln!(
         "signature    {}",
         if r.signed {
             "valid (pinned root)"
@@ -140,10 +140,10 @@ fn print_report(r: &Report) {
             "INVALID"
         }
     );
-    println!("records      {} (head {})", r.records, r.head);
-    println!("keys         {}", r.keys.len());
+    outln!("records      {} (head {})", r.records, r.head);
+    outln!("keys         {}", r.keys.len());
     for k in &r.keys {
-        println!(
+        outln!(
             "  {}  {:<5}  {:<7}  tokens {}",
             k["kid"].as_str().unwrap_or(""),
             k["alg"].as_str().unwrap_or(""),
@@ -151,19 +151,20 @@ fn print_report(r: &Report) {
             k["tokens"]
         );
     }
-    println!("tokens       {}", r.tokens);
+    outln!("tokens       {}", r.tokens);
     for (partner, n) in &r.by_partner {
-        println!("  {partner}: {n}");
+        outln!("  {partner}: {n}");
     }
     if r.problem_count == 0 {
-        println!("problems     none");
+        outln!("problems     none");
     } else {
-        println!("problems     {}", r.problem_count);
+        outln!("problems     {}", r.problem_count);
         for p in &r.problems {
             match p.record {
-                Some(seq) => println!("  record {seq}: {}", p.message),
-                None => println!("  {}", p.message),
+                Some(seq) => outln!("  record {seq}: {}", p.message),
+                None => outln!("  {}", p.message),
             }
         }
     }
+    Ok(())
 }

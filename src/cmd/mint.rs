@@ -18,12 +18,13 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use ring::rand::SystemRandom;
 use serde_json::json;
+use zeroize::Zeroizing;
 
-use crate::cmd::{Context, print_json, show_time};
+use crate::cmd::{Context, show_time};
 use crate::contract::Contract;
 use crate::custody::Unlock;
 use crate::error::{Error, Result};
-use crate::file::{self, Overwrite};
+use crate::file;
 use crate::key::SigningKey;
 use crate::ledger::{Entry, Event};
 use crate::state::Key;
@@ -89,14 +90,15 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
 
 fn run_single(ctx: &Context, args: &Args, path: &Path) -> Result<()> {
     let mut store = Store::open(&ctx.store, Access::Write)?;
-    let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    let bytes = file::read_input(path, file::MAX_INPUT)?;
     let contract = Contract::check(path, &bytes, &store.policy, ctx.now)?;
 
     let key = signing_key(&store, ctx.now)?;
     check_publish_limit(key, &contract)?;
-    if let Some(out) = &args.out {
-        refuse_existing(out)?;
-    }
+    // The output file is created (under a temporary name) before anything
+    // is signed or recorded, so that an unwritable destination refuses the
+    // mint instead of leaving a recorded token nobody received.
+    let out = args.out.as_deref().map(prepare_out).transpose()?;
     let kid = key.kid().to_string();
     let unlock = Unlock::from_options(args.passphrase_file.clone(), args.identity.clone());
     unlock.check_for(&kid, &store.current_custody(&kid)?)?;
@@ -117,11 +119,12 @@ fn run_single(ctx: &Context, args: &Args, path: &Path) -> Result<()> {
     for warning in &contract.warnings {
         eprintln!("covenant: warning: {}: {warning}", contract.path.display());
     }
-    if let Some(out) = &args.out {
+    if let (Some(tmp), Some(path)) = (out, &args.out) {
         let mut text = minted.token.as_bytes().to_vec();
         text.push(b'\n');
-        file::write_atomic(out, &text, Overwrite::Refuse)?;
+        let written = file::persist_new(tmp, &text, path);
         zeroize::Zeroize::zeroize(&mut text);
+        written.map_err(|e| undelivered(&minted.jti, &e.to_string()))?;
     }
     let summary = json!({
         "jti": minted.jti,
@@ -139,7 +142,8 @@ fn run_single(ctx: &Context, args: &Args, path: &Path) -> Result<()> {
         if args.out.is_none() {
             doc["token"] = json!(minted.token.as_str());
         }
-        print_json(&doc);
+        let text = Zeroizing::new(serde_json::to_string_pretty(&doc).expect("JSON serialises"));
+        write_stdout(&text).map_err(|e| undelivered(&minted.jti, &e))?;
     } else {
         eprintln!(
             "covenant: minted {} for {} (kid {kid}), valid {} to {}",
@@ -149,7 +153,7 @@ fn run_single(ctx: &Context, args: &Args, path: &Path) -> Result<()> {
             show_time(contract.exp)
         );
         if args.out.is_none() {
-            println!("{}", minted.token.as_str());
+            write_stdout(&minted.token).map_err(|e| undelivered(&minted.jti, &e))?;
         }
     }
     Ok(())
@@ -263,8 +267,10 @@ fn no_signer(store: &Store, now: Timestamp) -> Error {
     }
 }
 
-fn refuse_existing(path: &Path) -> Result<()> {
-    if path.exists() {
+/// Checks `--out` and creates its temporary file beside it. A path that
+/// exists in any form, even as a dangling symbolic link, is refused.
+fn prepare_out(path: &Path) -> Result<tempfile::NamedTempFile> {
+    if std::fs::symlink_metadata(path).is_ok() {
         return Err(Error::Usage(format!(
             "{}: the output file exists; covenant does not overwrite tokens",
             path.display()
@@ -277,5 +283,23 @@ fn refuse_existing(path: &Path) -> Result<()> {
             dir.display()
         )));
     }
-    Ok(())
+    file::new_temp_in(dir)
+}
+
+/// Writes the product to stdout, reporting failure instead of panicking.
+fn write_stdout(text: &str) -> std::result::Result<(), String> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{text}")
+        .and_then(|()| stdout.flush())
+        .map_err(|e| format!("cannot write to stdout: {e}"))
+}
+
+/// A token that is on record but did not reach its destination must be
+/// revoked, or the ledger would count a token nobody holds as live.
+fn undelivered(jti: &str, reason: &str) -> Error {
+    Error::Usage(format!(
+        "token {jti} is recorded in the ledger but was not delivered ({reason}); \
+         revoke it with `covenant revoke {jti} --reason undelivered`"
+    ))
 }

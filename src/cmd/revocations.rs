@@ -98,7 +98,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     )?;
     match &args.out {
         Some(path) => file::write_atomic(path, format!("{jws}\n").as_bytes(), Overwrite::Allow)?,
-        None => println!("{jws}"),
+        None => outln!("{jws}"),
     }
     eprintln!(
         "covenant: revocation list of {} tokens and {} keys signed by root {}",

@@ -19,7 +19,7 @@ pub struct Args {
     jti: String,
 
     /// Why it is revoked, for the ledger and the revocation list.
-    #[arg(long, required = true)]
+    #[arg(long, required = true, value_parser = crate::cmd::ledger_text)]
     reason: String,
 
     /// Print the result as JSON.
@@ -60,7 +60,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         }],
     )?;
     if args.json {
-        print_json(&json!({ "jti": args.jti, "sub": sub, "revoked": true }));
+        print_json(&json!({ "jti": args.jti, "sub": sub, "revoked": true }))?;
     } else {
         eprintln!(
             "covenant: revoked token {} of {sub} (it would have expired at {}); gateways that \

@@ -42,7 +42,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     jwks: Option<PathBuf>,
 
-    /// The audience the token must name.
+    /// The audience the token must name. Required without a store; with
+    /// one, the token must name one of the policy's audiences.
     #[arg(long)]
     audience: Option<String>,
 
@@ -88,6 +89,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let leeway_seconds = match (&args.leeway, &store) {
         (Some(text), _) => Period::parse(text)
             .and_then(|p| p.fixed_seconds())
+            .and_then(|s| match s {
+                s if s <= crate::policy::MAX_LEEWAY_SECONDS => Ok(s),
+                _ => Err(format!(
+                    "at most {} seconds: more would stretch every token's expiry",
+                    crate::policy::MAX_LEEWAY_SECONDS
+                )),
+            })
             .map_err(|e| Error::Usage(format!("--leeway: {e}")))?,
         (None, Some(store)) => store.policy.leeway_seconds,
         (None, None) => DEFAULT_LEEWAY_SECONDS,
@@ -99,11 +107,20 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     if issuer.is_none() {
         eprintln!("covenant: warning: the issuer is not checked; pass --issuer");
     }
-    if args.audience.is_none() {
-        eprintln!("covenant: warning: the audience is not checked; pass --audience");
-    }
+    // Without --audience, the token must name one of the store's
+    // audiences; with no store either, there is nothing to check it
+    // against, and a token for any audience would pass.
+    let audience = match (&args.audience, &store) {
+        (Some(a), _) => Some(a.clone()),
+        (None, Some(store)) => Some(policy_audience(store, &token)?),
+        (None, None) => {
+            return Err(Error::Usage(
+                "give --audience: a token is valid only for the audience it names".into(),
+            ));
+        }
+    };
     let expect = Expectations {
-        audience: args.audience.clone(),
+        audience,
         issuer,
         leeway_seconds,
         now: ctx.now,
@@ -123,7 +140,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
                     "alg": verified.alg.name(),
                     "header": verified.header,
                     "claims": verified.claims,
-                }));
+                }))?;
             } else {
                 eprintln!(
                     "covenant: valid: signed by {} ({}), expires {}",
@@ -131,13 +148,13 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
                     verified.alg,
                     show_time(verified.exp)
                 );
-                print_json(&Value::Object(verified.claims));
+                print_json(&Value::Object(verified.claims))?;
             }
             Ok(())
         }
         Err(reason) => {
             if args.json {
-                print_json(&json!({ "valid": false, "reason": reason }));
+                print_json(&json!({ "valid": false, "reason": reason }))?;
             }
             Err(Error::TokenRejected(reason))
         }
@@ -189,6 +206,25 @@ fn check_revocations(
     })
 }
 
+/// The policy audience the token names, or the policy's only audience (so
+/// that a token naming another is refused by the verifier with its usual
+/// message).
+fn policy_audience(store: &Store, token: &str) -> Result<String> {
+    let named = token
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, p).ok()
+        })
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .and_then(|c| c.get("aud").and_then(Value::as_str).map(str::to_string));
+    let audiences = &store.policy.audiences;
+    Ok(match named {
+        Some(aud) if audiences.contains(&aud) => aud,
+        _ => audiences.first().cloned().unwrap_or_default(),
+    })
+}
+
 /// Reads the token argument: inline, `@FILE`, or `-` for stdin.
 fn read_token(arg: &str) -> Result<Zeroizing<String>> {
     let text = if arg == "-" {
@@ -198,7 +234,8 @@ fn read_token(arg: &str) -> Result<Zeroizing<String>> {
             .map_err(|e| Error::io("read the token from", "stdin", e))?;
         s
     } else if let Some(path) = arg.strip_prefix('@') {
-        let bytes = std::fs::read(path).map_err(|e| Error::io("read the token from", path, e))?;
+        let bytes =
+            crate::file::read_input(std::path::Path::new(path), 16 * crate::file::MAX_INPUT)?;
         String::from_utf8(bytes)
             .map_err(|_| Error::TokenRejected(format!("{path} is not a text file")))?
     } else {
@@ -208,7 +245,7 @@ fn read_token(arg: &str) -> Result<Zeroizing<String>> {
 }
 
 fn read_jwks(path: &std::path::Path) -> Result<Vec<Jwk>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io("read the JWKS", path, e))?;
+    let bytes = crate::file::read_input(path, 16 * crate::file::MAX_INPUT)?;
     let value = crate::strict_json::parse(&bytes)
         .map_err(|e| Diagnostic::file(path, format!("not a JWKS: {e}")))?;
     Ok(jwk::parse_jwks(&value).map_err(|e| Diagnostic::file(path, e))?)

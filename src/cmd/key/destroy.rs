@@ -22,7 +22,7 @@ pub struct Args {
     force: bool,
 
     /// Why it is destroyed, for the ledger (required with --force).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::cmd::ledger_text)]
     reason: Option<String>,
 
     /// Print the result as JSON.
@@ -94,7 +94,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         }],
     )?;
     if args.json {
-        print_json(&json!({ "kid": args.kid, "destroyed": true, "forced": forced }));
+        print_json(&json!({ "kid": args.kid, "destroyed": true, "forced": forced }))?;
     } else {
         eprintln!(
             "covenant: destroyed the private half of {}; its public half stays in the ledger",

@@ -51,7 +51,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     match args.out {
         Some(path) => file::write_atomic(&path, text.as_bytes(), Overwrite::Refuse),
         None => {
-            print!("{text}");
+            out!("{text}");
             Ok(())
         }
     }

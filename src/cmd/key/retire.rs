@@ -17,7 +17,7 @@ pub struct RetireArgs {
     kid: String,
 
     /// Why it retires, for the ledger.
-    #[arg(long, default_value = "retired by hand")]
+    #[arg(long, default_value = "retired by hand", value_parser = crate::cmd::ledger_text)]
     reason: String,
 }
 
@@ -29,7 +29,7 @@ pub struct RevokeArgs {
     kid: String,
 
     /// What happened, for the ledger and the revocation list.
-    #[arg(long, required = true)]
+    #[arg(long, required = true, value_parser = crate::cmd::ledger_text)]
     reason: String,
 
     /// Print the revoked tokens as JSON.
@@ -103,10 +103,10 @@ pub fn revoke(ctx: &Context, args: RevokeArgs) -> Result<()> {
             .iter()
             .map(|t| json!({"jti": t.jti, "sub": t.sub, "aud": t.aud, "exp": show_time(t.exp)}))
             .collect();
-        print_json(&json!({ "kid": args.kid, "revoked_tokens": list }));
+        print_json(&json!({ "kid": args.kid, "revoked_tokens": list }))?;
     } else {
         for t in &revoked {
-            println!("{}  {}  {}", t.jti, t.sub, show_time(t.exp));
+            outln!("{}  {}  {}", t.jti, t.sub, show_time(t.exp));
         }
         eprintln!(
             "covenant: revoked {} and the {} token(s) it signed (listed above); \

@@ -52,7 +52,7 @@ pub struct Args {
     new_passphrase_file: Option<PathBuf>,
 
     /// Why custody changes, for the ledger.
-    #[arg(long, default_value = "custody changed")]
+    #[arg(long, default_value = "custody changed", value_parser = crate::cmd::ledger_text)]
     reason: String,
 
     /// Print the result as JSON.
@@ -128,7 +128,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         }],
     )?;
     if args.json {
-        print_json(&json!({ "kid": args.kid, "custody": custody, "recipients": listed }));
+        print_json(&json!({ "kid": args.kid, "custody": custody, "recipients": listed }))?;
     } else if listed.is_empty() {
         eprintln!("covenant: {} now opens with the new passphrase", args.kid);
     } else {

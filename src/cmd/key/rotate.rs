@@ -33,7 +33,7 @@ pub struct Args {
     passphrase_file: Option<PathBuf>,
 
     /// Why the rotation happens, for the ledger.
-    #[arg(long, default_value = "scheduled rotation")]
+    #[arg(long, default_value = "scheduled rotation", value_parser = crate::cmd::ledger_text)]
     reason: String,
 
     /// Print the result as JSON.
@@ -96,7 +96,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     entries.push(entry);
     store.record(ctx.now, entries)?;
 
-    report(&args, &kid, alg, generated, old.as_deref(), until);
+    report(&args, &kid, alg, generated, old.as_deref(), until)?;
     Ok(())
 }
 
@@ -107,7 +107,7 @@ fn report(
     generated: bool,
     old: Option<&str>,
     until: jiff::Timestamp,
-) {
+) -> Result<()> {
     if args.json {
         print_json(&json!({
             "kid": kid,
@@ -115,8 +115,8 @@ fn report(
             "generated": generated,
             "retired": old,
             "signs_until": show_time(until),
-        }));
-        return;
+        }))?;
+        return Ok(());
     }
     if !generated {
         eprintln!("covenant: activated the pre-published next key");
@@ -134,5 +134,6 @@ fn report(
         "covenant: {kid} signs until {}; republish the JWKS",
         show_time(until)
     );
-    println!("{kid}");
+    outln!("{kid}");
+    Ok(())
 }

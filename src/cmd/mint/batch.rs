@@ -115,7 +115,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         contracts: &contracts,
         minted: &minted,
     };
-    report(&args, &out_dir, &key, &items, &done, &refusals);
+    report(&args, &out_dir, &key, &items, &done, &refusals)?;
     if refusals.is_empty() {
         return Ok(());
     }
@@ -255,7 +255,7 @@ fn check_all(
 }
 
 fn check_one(store: &Store, key: &Key, path: &Path, ctx: &Context) -> Result<Contract> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    let bytes = crate::file::read_input(path, crate::file::MAX_INPUT)?;
     let contract = Contract::check(path, &bytes, &store.policy, ctx.now)?;
     check_publish_limit(key, &contract)
         .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
@@ -308,7 +308,7 @@ fn report(
     items: &[Item],
     done: &Done<'_>,
     refusals: &[(usize, String)],
-) {
+) -> Result<()> {
     if !args.json {
         eprintln!(
             "covenant: minted {} tokens with key {} into {}",
@@ -316,7 +316,7 @@ fn report(
             key.kid(),
             out_dir.display()
         );
-        return;
+        return Ok(());
     }
     let tokens: Vec<Value> = (done.indices.iter().zip(done.contracts))
         .zip(done.minted)
@@ -343,5 +343,5 @@ fn report(
         "out_dir": out_dir,
         "minted": tokens,
         "refused": refused,
-    }));
+    }))
 }

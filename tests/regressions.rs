@@ -1,0 +1,129 @@
+//! Behaviours that an adversarial review of covenant found wrong, each
+//! pinned so that it stays fixed.
+
+mod common;
+
+use common::{AUDIENCE, DURING_ACME, Workspace, example};
+
+/// A mint whose --out cannot be written must refuse before signing: a
+/// token recorded in the ledger but never delivered would count as live.
+#[test]
+fn a_mint_whose_output_cannot_be_written_records_nothing() {
+    let (ws, _) = Workspace::with_key("ES256");
+    std::os::unix::fs::symlink(ws.path("nowhere"), ws.path("dangling.jwt")).unwrap();
+    for (out, message) in [
+        (ws.path("dangling.jwt"), "the output file exists"),
+        (
+            ws.path("missing-dir/acme.jwt"),
+            "no such directory for --out",
+        ),
+    ] {
+        let before = common::snapshot(&ws.store());
+        let run = ws
+            .covenant(&["mint", "--out"])
+            .arg(&out)
+            .arg(example("acme-logistics.toml"))
+            .passphrase()
+            .run();
+        assert!(run.fails(2).contains(message), "{}", run.stderr);
+        assert_eq!(
+            common::snapshot(&ws.store()),
+            before,
+            "nothing was recorded for {}",
+            out.display()
+        );
+    }
+}
+
+#[test]
+fn a_leeway_beyond_the_policy_cap_is_refused_on_the_command_line() {
+    let (mut ws, _) = Workspace::with_key("ES256");
+    let token = ws.mint_acme();
+    ws.set_now(DURING_ACME);
+    let run = ws
+        .covenant(&[
+            "verify",
+            &token,
+            "--audience",
+            AUDIENCE,
+            "--leeway",
+            "100000h",
+        ])
+        .run();
+    assert!(
+        run.fails(2).contains("--leeway: at most 600 seconds"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn verify_without_an_audience_or_a_store_is_refused() {
+    let (mut ws, _) = Workspace::with_key("ES256");
+    let token = ws.mint_acme();
+    let jwks = ws.path("jwks.json");
+    ws.covenant(&["jwks", "--out"]).arg(&jwks).run().ok();
+    ws.set_now(DURING_ACME);
+    let run = ws
+        .covenant(&[
+            "verify",
+            &token,
+            "--issuer",
+            "https://issuer.example.com",
+            "--jwks",
+        ])
+        .arg(&jwks)
+        .env("COVENANT_STORE", ws.path("no-store-here"))
+        .run();
+    assert!(run.fails(2).contains("give --audience"), "{}", run.stderr);
+}
+
+#[test]
+fn reasons_and_actors_with_control_characters_are_refused() {
+    let (ws, kid) = Workspace::with_key("ES256");
+    let before = ws.snapshot();
+    let run = ws
+        .covenant(&[
+            "key",
+            "retire",
+            &kid,
+            "--reason",
+            "ok\u{1b}[2J\nforged line",
+        ])
+        .run();
+    run.fails(2);
+    assert!(
+        run.stderr
+            .contains("control or invisible characters (found U+001B)"),
+        "{}",
+        run.stderr
+    );
+    let run = ws
+        .covenant(&["key", "list"])
+        .env("COVENANT_ACTOR", "evil\u{202e}")
+        .run();
+    assert!(run.fails(2).contains("--actor:"), "{}", run.stderr);
+    assert_eq!(ws.snapshot(), before);
+}
+
+/// `covenant log | head -1` is an ordinary thing to type; the reader
+/// leaving early is not an error, and never a panic.
+#[test]
+fn a_reader_that_stops_early_ends_the_command_quietly() {
+    let (ws, _) = Workspace::with_key("ES256");
+    for _ in 0..3 {
+        ws.mint_acme();
+    }
+    let script = format!(
+        "'{}' log | head -c 1 >/dev/null; echo \"${{PIPESTATUS[0]}}\"",
+        env!("CARGO_BIN_EXE_covenant")
+    );
+    let out = std::process::Command::new("bash")
+        .args(["-c", &script])
+        .env("COVENANT_STORE", ws.store())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
+}
