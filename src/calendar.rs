@@ -36,8 +36,9 @@ pub fn render(prodid: &str, name: &str, stamp: Timestamp, events: &[Event]) -> S
         line("BEGIN:VEVENT".into());
         line(format!("UID:{}", escape(&e.uid)));
         line(format!("DTSTAMP:{}", utc(stamp)));
+        // A deadline is a moment: RFC 5545 §3.6.1 lets such an event have
+        // no DTEND, while a DTEND equal to DTSTART would be invalid.
         line(format!("DTSTART:{}", utc(e.start)));
-        line(format!("DTEND:{}", utc(e.start)));
         line(format!("SUMMARY:{}", escape(&e.summary)));
         line(format!("DESCRIPTION:{}", escape(&e.description)));
         line("TRANSP:TRANSPARENT".into());

@@ -127,6 +127,17 @@ fn toml_field_at(source: &str, offset: usize) -> Option<String> {
         .map_or(source.len(), |i| offset + i);
     let line = &source[line_start..line_end];
 
+    // On a table header itself, the field is that table; otherwise the
+    // nearest header above.
+    if line.trim_start().starts_with('[') {
+        let name = line
+            .trim()
+            .trim_start_matches('[')
+            .split(']')
+            .next()
+            .unwrap_or("");
+        return Some(format!("[{}]", name.trim()));
+    }
     let table = before[..line_start]
         .lines()
         .rev()

@@ -64,7 +64,7 @@ impl Policy {
             |span: std::ops::Range<usize>, msg: String| Diagnostic::at(path, source, span, msg);
 
         let issuer = raw.issuer.get_ref().trim().to_string();
-        if issuer.is_empty() || issuer.chars().any(char::is_whitespace) {
+        if issuer.is_empty() || issuer.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(at(
                 raw.issuer.span(),
                 "the issuer must be a non-empty URL with no spaces".into(),
@@ -94,6 +94,20 @@ impl Policy {
         let max_token_lifetime = period(&p.max_token_lifetime)?;
         let key_signing_period = period(&p.key_signing_period)?;
         let key_max_lifetime = p.key_max_lifetime.as_ref().map(period).transpose()?;
+        if let (Some(max), Some(span)) = (&key_max_lifetime, &p.key_max_lifetime) {
+            // Compared from a fixed day: calendar periods have no length of
+            // their own, but their order does not depend on the day.
+            let from = jiff::Timestamp::UNIX_EPOCH;
+            if max.after(from) < key_signing_period.after(from) {
+                return Err(at(
+                    span.span(),
+                    format!(
+                        "a key may stay published only {max}, less than it signs \
+                         (key_signing_period {key_signing_period})"
+                    ),
+                ));
+            }
+        }
         let leeway_seconds = period(&p.leeway)?
             .fixed_seconds()
             .map_err(|e| at(p.leeway.span(), e))?;

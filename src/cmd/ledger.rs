@@ -73,6 +73,10 @@ pub fn run(ctx: &Context, command: Command) -> Result<()> {
             "covenant: ledger valid: {records} records, {tokens} tokens, head {}",
             head.hash
         );
+        eprintln!(
+            "covenant: a chain cannot show records cut from its end; compare this head \
+             with the last exported manifest's"
+        );
     }
     Ok(())
 }

@@ -81,6 +81,14 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let unlock = Unlock::from_options(args.passphrase_file.clone(), args.identity.clone());
     unlock.check_for(&args.kid, &store.current_custody(&args.kid)?)?;
     let recipients = custody::recipients(&args.recipient, args.recipients_file.as_deref())?;
+    if let Some(file) = &args.recipients_file
+        && recipients.is_empty()
+    {
+        return Err(Error::Usage(format!(
+            "{}: the recipients file names no recipient; nothing was changed",
+            file.display()
+        )));
+    }
     let new_source = PassphraseSource::from_option(args.new_passphrase_file.clone());
     if recipients.is_empty() {
         new_source.check_available()?;
