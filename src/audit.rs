@@ -63,7 +63,10 @@ impl Auditor {
             }
             Event::TokenMinted { .. } => self.check_token(record),
             Event::KeyActivated { kid, .. } => self.check_activation(record, kid),
-            Event::KeyGenerated { .. } | Event::ManifestExported { .. } => {}
+            Event::KeyGenerated { .. }
+            | Event::ManifestExported { .. }
+            | Event::CeremonyCompleted { .. }
+            | Event::CeremonyAbandoned { .. } => {}
         }
         if let Err(message) = self.folder.apply(record) {
             self.problem(Some(record.seq), message);

@@ -57,4 +57,7 @@ pub enum Command {
     Ledger(cmd::ledger::Command),
     /// Read the ledger, filtered by partner, key, kind or time.
     Log(cmd::log::Args),
+    /// Run a scripted key ceremony, or verify its transcript.
+    #[command(subcommand)]
+    Ceremony(cmd::ceremony::Command),
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand: its arguments and the code that runs it.
 
+pub mod ceremony;
 pub mod init;
 pub mod jwks;
 pub mod key;

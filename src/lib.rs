@@ -13,10 +13,13 @@
 //! - [`contract`]: a partner agreement, checked against the policy.
 //! - [`token`]: minting; [`verify`]: strict verification.
 //! - [`provider`]: jsonwebtoken's cryptography, done by ring.
+//! - [`ceremony`]: scripted ceremonies with roles, witnesses and signed
+//!   transcripts.
 #![forbid(unsafe_code)]
 
 pub mod algorithm;
 pub mod audit;
+pub mod ceremony;
 pub mod cli;
 pub mod clock;
 pub mod cmd;
@@ -72,6 +75,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Manifest(command) => cmd::manifest::run(&ctx, command),
         Command::Ledger(command) => cmd::ledger::run(&ctx, command),
         Command::Log(args) => cmd::log::run(&ctx, args),
+        Command::Ceremony(command) => cmd::ceremony::run(&ctx, command),
     }
 }
 

@@ -87,6 +87,8 @@ fn kind(event: &Event) -> &'static str {
         Event::TokenMinted { .. } => "token.minted",
         Event::PolicyChanged { .. } => "policy.changed",
         Event::ManifestExported { .. } => "manifest.exported",
+        Event::CeremonyCompleted { .. } => "ceremony.completed",
+        Event::CeremonyAbandoned { .. } => "ceremony.abandoned",
     }
 }
 
@@ -128,5 +130,15 @@ fn summary(event: &Event) -> String {
         Event::ManifestExported {
             records, sha256, ..
         } => format!("{records} records, sha256 {sha256}"),
+        Event::CeremonyCompleted {
+            name,
+            transcript_sha256,
+            ..
+        } => format!("{name} completed, transcript sha256 {transcript_sha256}"),
+        Event::CeremonyAbandoned {
+            name, step, reason, ..
+        } => {
+            format!("{name} abandoned at {step}: {reason}")
+        }
     }
 }
