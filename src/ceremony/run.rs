@@ -278,6 +278,7 @@ fn run_step(
             .expect("the script checked its roles");
         let name = holder(cast, role_id);
         room.confirm(step, role, &name)?;
+        eprintln!("  confirmed by {name}, {}", role.title);
         confirmations.push(Confirmation {
             name,
             role: role_id.clone(),

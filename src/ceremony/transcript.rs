@@ -245,7 +245,8 @@ pub fn verify(
     let sig = URL_SAFE_NO_PAD
         .decode(&doc.signature.value)
         .map_err(|_| reject("the signature is not base64url".into()))?;
-    if doc.signature.fingerprint != trusted
+    if doc.signature.alg != "EdDSA"
+        || doc.signature.fingerprint != trusted
         || !root::verify(&root, Purpose::Transcript, &doc.body.canonical(), &sig)
     {
         return Err(reject("the root signature does not verify".into()));
