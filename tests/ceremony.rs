@@ -490,3 +490,88 @@ fn a_ceremony_killed_mid_step_leaves_the_store_as_it_was() {
     run_shipped(&ws, "key-generation", &[]);
     ws.covenant(&["ledger", "verify"]).run().ok();
 }
+
+/// The passphrase prompts a command asks on the terminal.
+fn passphrase_prompts(argv: &[String]) -> &'static [&'static str] {
+    match (argv[0].as_str(), argv.get(1).map(String::as_str)) {
+        ("init", _) | ("key", Some("generate")) => &["New passphrase for ", "Repeat it: "],
+        ("mint", _) => &["Passphrase for key "],
+        ("manifest", Some("export")) => &["Passphrase for the root key: "],
+        _ => &[],
+    }
+}
+
+/// Runs a shipped script on a terminal, answering every prompt in the
+/// order the script implies, as the people in the room would.
+fn drive_on_terminal(ws: &Workspace, name: &str, inputs: &[(&str, String)]) -> PathBuf {
+    let script = shipped(name);
+    let out = format!("tty-{name}");
+    let mut tty = Tmux::start(ws, &session(ws, &format!("{name} --out-dir {out}"), false));
+    let holder = |role: &str| format!("{role} holder");
+    for role in &script.roles {
+        tty.answer(
+            &format!("Name of the {} ({}): ", role.title, role.id),
+            &holder(&role.id),
+        );
+    }
+    for input in &script.inputs {
+        let value = inputs.iter().find(|(id, _)| *id == input.id);
+        tty.answer(&input.prompt, value.map_or("", |(_, v)| v.as_str()));
+    }
+    for step in &script.steps {
+        tty.expect(&format!("[{}]", step.id));
+        if let Some(action) = &step.action {
+            tty.answer("Type `run` to run it", "run");
+            for prompt in passphrase_prompts(action) {
+                tty.answer(prompt, PASSPHRASE);
+            }
+        }
+        for role in &step.confirm {
+            let title = &script.role(role).unwrap().title;
+            tty.answer(&format!("{title} {}: type `yes`", holder(role)), "yes");
+        }
+    }
+    tty.answer("Passphrase for the root key: ", PASSPHRASE);
+    tty.expect("exit status 0");
+    ws.path(&out)
+}
+
+#[test]
+fn every_shipped_script_runs_on_a_terminal_and_its_transcript_verifies() {
+    let ws = Workspace::new();
+    let policy = example("policy.toml").display().to_string();
+    let contract = example("acme-logistics.toml").display().to_string();
+    drive_on_terminal(&ws, "store-init", &[("policy", policy)]);
+    drive_on_terminal(&ws, "key-generation", &[]);
+    let kid = ws
+        .covenant(&["key", "list", "--json"])
+        .run()
+        .ok()
+        .to_string();
+    let kid: serde_json::Value = serde_json::from_str(&kid).unwrap();
+    let kid = kid["keys"][0]["kid"].as_str().unwrap().to_string();
+    drive_on_terminal(&ws, "scheduled-rotation", &[("alg", "ES384".into())]);
+    drive_on_terminal(&ws, "partner-minting", &[("contract", contract)]);
+    drive_on_terminal(
+        &ws,
+        "emergency-compromise",
+        &[("kid", kid.clone()), ("report", "INC-2026-17".into())],
+    );
+    drive_on_terminal(&ws, "key-destruction", &[("kid", kid)]);
+    for name in [
+        "store-init",
+        "key-generation",
+        "scheduled-rotation",
+        "partner-minting",
+        "emergency-compromise",
+        "key-destruction",
+    ] {
+        let run = verify(&ws, &ws.path(&format!("tty-{name}/transcript.json")));
+        assert!(
+            run.ok().contains(&format!("ceremony {name},")),
+            "{}",
+            run.stdout
+        );
+    }
+    ws.covenant(&["ledger", "verify"]).run().ok();
+}

@@ -78,6 +78,7 @@ pub fn run(opts: &Options, room: &mut dyn Room, now: &dyn Fn() -> Timestamp) -> 
         })?;
     }
     banner(opts);
+    warn_leftovers(&opts.store);
 
     let outcome = walk(opts, room, now);
     match outcome {
@@ -106,6 +107,8 @@ pub fn run(opts: &Options, room: &mut dyn Room, now: &dyn Fn() -> Timestamp) -> 
                     }],
                 )?;
                 eprintln!("covenant: recorded ceremony.abandoned in the ledger");
+            } else if real.is_none() && !opts.rehearse {
+                eprintln!("covenant: there is no store yet to record the abandonment in");
             }
             Err(match stop {
                 Stop::Fail(e) => e,
@@ -142,6 +145,28 @@ fn banner(opts: &Options) {
         eprintln!("  {:<14} {}: {}", r.id, r.title, r.duty);
     }
     eprintln!("\nAt any prompt, `abort` stops the ceremony; nothing it did is kept.\n");
+}
+
+/// Staging directories left by ceremonies that were killed hold nothing the
+/// store needs; say so, so that no one wonders whether they matter.
+fn warn_leftovers(store: &Path) {
+    let parent = crate::file::parent_of(store);
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".covenant-ceremony-")
+        {
+            eprintln!(
+                "covenant: note: {} was left by an interrupted ceremony; the store does not \
+                 need it, and it can be removed",
+                entry.path().display()
+            );
+        }
+    }
 }
 
 type Walk<T> = std::result::Result<T, (String, Stop)>;
@@ -517,6 +542,7 @@ fn finish_ceremony(
     let after = head_of(&staged)?
         .ok_or_else(|| Error::Usage("the ceremony ended without a store to record it in".into()))?;
     let script = &opts.script;
+    let before_head = before.clone();
     let store = Store::open(&staged, Access::Read)?;
     let body = Body {
         ceremony: Ceremony {
@@ -572,6 +598,16 @@ fn finish_ceremony(
         crate::file::Overwrite::Refuse,
     )?;
 
+    // The store is locked, so its ledger cannot have moved; a ledger that
+    // did (edited by hand, or by a process that ignored the lock) would
+    // lose records in the swap, so nothing is swapped.
+    if !opts.rehearse && head_of(&opts.store)? != before_head {
+        return Err(Error::Ledger {
+            path: ledger::path_in(&opts.store),
+            record: before_head.as_ref().map_or(0, |h| h.records),
+            reason: "the ledger changed while the ceremony ran; nothing was kept".into(),
+        });
+    }
     if opts.rehearse {
         // The rehearsal's store goes with its transcript, so the team can
         // check the transcript against the ledger it links to.
