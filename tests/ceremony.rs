@@ -575,3 +575,23 @@ fn every_shipped_script_runs_on_a_terminal_and_its_transcript_verifies() {
     }
     ws.covenant(&["ledger", "verify"]).run().ok();
 }
+
+#[test]
+fn abort_typed_on_the_terminal_abandons_and_records_the_step() {
+    let ws = Workspace::with_store();
+    let ledger_before = fs::read_to_string(ws.store().join("ledger.jsonl")).unwrap();
+    let mut tty = Tmux::start(&ws, &session(&ws, "key-generation --out-dir out", false));
+    tty.answer("(administrator): ", "Ada Admin");
+    tty.answer("(officer): ", "Sam Security");
+    tty.answer("(witness): ", "Wendy Witness");
+    tty.answer("[ES256]: ", "");
+    tty.answer("Ada Admin: type `yes`", "abort");
+    tty.expect("ABANDONED at open");
+    tty.expect("exit status 2");
+
+    let ledger_after = fs::read_to_string(ws.store().join("ledger.jsonl")).unwrap();
+    let added = ledger_after.strip_prefix(&ledger_before).unwrap();
+    assert!(added.contains(r#""step":"open""#), "{added}");
+    assert!(added.contains("`abort` typed at"), "{added}");
+    assert!(!ws.path("out").exists());
+}

@@ -528,7 +528,6 @@ fn ledger_intact(store: &Path) -> std::result::Result<(), String> {
 
 /// Signs the transcript, records the ceremony in the staged ledger, and
 /// puts the staged store and the output directory in place.
-#[allow(clippy::too_many_arguments)]
 fn finish_ceremony(
     opts: &Options,
     cast: Cast,
