@@ -595,3 +595,54 @@ fn abort_typed_on_the_terminal_abandons_and_records_the_step() {
     assert!(added.contains("`abort` typed at"), "{added}");
     assert!(!ws.path("out").exists());
 }
+
+#[test]
+fn a_transcript_that_strays_from_its_script_is_refused_even_if_signed() {
+    use covenant::ceremony::transcript::{Document, followed_script};
+    let ws = Workspace::with_store();
+    let out = run_shipped(&ws, "key-generation", &[]);
+    let doc = Document::read(&out.join("transcript.json")).unwrap();
+    followed_script(&doc.body).unwrap();
+
+    let mut skipped = doc.body.clone();
+    skipped.steps[2].confirmations.pop();
+    let mut swapped = doc.body.clone();
+    swapped.steps.swap(1, 2);
+    let mut other_action = doc.body.clone();
+    other_action.steps[2].action.as_mut().unwrap().argv[3] = "EdDSA".into();
+    let mut impostor = doc.body.clone();
+    impostor.steps[2].confirmations[1].name = "Mallory".into();
+    let mut edited_script = doc.body.clone();
+    edited_script.ceremony.script.push('\n');
+    for (body, reason) in [
+        (
+            skipped,
+            "step 3 (generate): confirmed by officer, but the script asks officer, witness",
+        ),
+        (
+            swapped,
+            "step 2 (keys-before): not the script's step at this place",
+        ),
+        (
+            other_action,
+            "step 3 (generate): its action is not the script's command line",
+        ),
+        (
+            impostor,
+            "step 3 (generate): confirmed as witness by someone not holding it",
+        ),
+        (
+            edited_script,
+            "the embedded script does not match its digest",
+        ),
+    ] {
+        assert_eq!(followed_script(&body).unwrap_err(), reason);
+    }
+
+    // On the command line, a changed byte is "checked, and not valid".
+    let mut bytes = fs::read(out.join("transcript.json")).unwrap();
+    bytes[100] ^= 0x01;
+    fs::write(ws.path("changed.json"), &bytes).unwrap();
+    let run = verify(&ws, &ws.path("changed.json"));
+    assert!(run.fails(1).starts_with("covenant: "), "{}", run.stderr);
+}
