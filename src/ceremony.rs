@@ -3,6 +3,7 @@
 //!
 //! - [`script`]: the TOML scripts in `ceremonies/`, checked whole before a
 //!   ceremony starts.
+//! - [`check`]: what the tool verifies by itself, before and during.
 //! - [`room`]: the people answering, on the terminal or from an answers
 //!   file.
 //! - [`run`]: the step-by-step walk, against a [`staging`] copy of the
@@ -11,6 +12,7 @@
 //!   the ledger, and its verification.
 //! - [`words`]: fingerprints as people read them aloud.
 
+pub mod check;
 pub mod room;
 pub mod run;
 pub mod script;

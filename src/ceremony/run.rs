@@ -20,7 +20,7 @@ use clap::Parser;
 use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::audit::Auditor;
+use crate::ceremony::check;
 use crate::ceremony::room::{Flow, Room, Stop};
 use crate::ceremony::script::{self, Script, Step};
 use crate::ceremony::staging::{self, Staging};
@@ -71,7 +71,7 @@ pub fn run(opts: &Options, room: &mut dyn Room, now: &dyn Fn() -> Timestamp) -> 
     }
     let mut real = open_real(opts)?;
     for check in &script.preconditions {
-        run_check(check, &opts.store, now()).map_err(|why| {
+        check::run(check, &opts.store, now()).map_err(|why| {
             Error::Usage(format!(
                 "precondition {check} not met: {why}; the ceremony did not start"
             ))
@@ -266,7 +266,7 @@ fn run_step(
         eprintln!("  | {line}");
     }
     if let Some(check) = &step.check {
-        run_check(check, &staging.store(), now())
+        check::run(check, &staging.store(), now())
             .map_err(|why| Stop::Abandon(format!("check {check} failed: {why}")))?;
         eprintln!("  check {check}: passed");
     }
@@ -471,59 +471,6 @@ fn head_of(store: &Path) -> Result<Option<HeadRef>> {
         head: head.hash,
         records: head.next_seq,
     }))
-}
-
-/// Runs one of the checks a script may name against `store`.
-pub fn run_check(check: &str, store: &Path, now: Timestamp) -> std::result::Result<(), String> {
-    let exists = store.join(ledger::FILE_NAME).exists();
-    match check {
-        "store-absent" if exists => Err(format!("a store exists at {}", store.display())),
-        "store-absent" => match fs::read_dir(store).map(|mut e| e.next().is_some()) {
-            Ok(true) => Err(format!("{} exists and is not empty", store.display())),
-            _ => Ok(()),
-        },
-        "store-present" => Store::open(store, Access::Read)
-            .map(drop)
-            .map_err(|e| e.to_string()),
-        "active-key" => {
-            let s = Store::open(store, Access::Read).map_err(|e| e.to_string())?;
-            match s.state.active_key(now) {
-                Some(_) => Ok(()),
-                None => Err("no key signs now".into()),
-            }
-        }
-        "ledger-intact" => ledger_intact(store),
-        other => Err(format!("unknown check {other}")),
-    }
-}
-
-/// The same checks as `covenant ledger verify`: the chain and the rules.
-fn ledger_intact(store: &Path) -> std::result::Result<(), String> {
-    let path = ledger::path_in(store);
-    let mut auditor = Auditor::default();
-    let replay = |auditor: &mut Auditor, second: bool| {
-        ledger::replay(&path, |record| {
-            if second {
-                auditor.recheck(record)
-            } else {
-                auditor.observe(record)
-            }
-            Ok(())
-        })
-        .map_err(|e| e.to_string())
-    };
-    replay(&mut auditor, false)?;
-    if auditor.needs_second_pass() {
-        replay(&mut auditor, true)?;
-    }
-    let (_, problems, count) = auditor.finish();
-    match problems.first() {
-        None if count == 0 => Ok(()),
-        first => Err(format!(
-            "{count} problem(s) in the ledger{}",
-            first.map_or(String::new(), |p| format!(", the first: {}", p.message))
-        )),
-    }
 }
 
 /// Signs the transcript, records the ceremony in the staged ledger, and

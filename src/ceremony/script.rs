@@ -14,18 +14,11 @@ use clap::Parser;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::ceremony::check::CHECKS;
 use crate::cli::Cli;
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::error::Result;
 use crate::store::sha256_hex;
-
-/// What the tool can check by itself, before or during a ceremony.
-pub const CHECKS: [&str; 4] = [
-    "store-absent",
-    "store-present",
-    "active-key",
-    "ledger-intact",
-];
 
 /// A script, checked.
 #[derive(Debug, Clone)]
