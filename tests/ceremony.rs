@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{PASSPHRASE, Workspace, example, snapshot};
@@ -330,8 +331,14 @@ struct Tmux {
 impl Tmux {
     /// Starts `script` (a shell script) in a new session.
     fn start(ws: &Workspace, script: &str) -> Tmux {
-        let socket = format!("covenant-test-{}", std::process::id())
-            + &ws.root().file_name().unwrap().to_string_lossy();
+        // A server per session: a server just told to exit may still hold
+        // its socket when the next session starts.
+        static SESSIONS: AtomicUsize = AtomicUsize::new(0);
+        let socket = format!(
+            "covenant-test-{}-{}",
+            std::process::id(),
+            SESSIONS.fetch_add(1, Ordering::Relaxed)
+        );
         let path = ws.write("session.sh", script);
         let tmux = Tmux { socket, seen: 0 };
         tmux.command(&["new-session", "-d", "-x", "250", "-y", "50", "sh"])
