@@ -82,7 +82,10 @@ pub fn run(opts: &Options, room: &mut dyn Room, now: &dyn Fn() -> Timestamp) -> 
 
     let outcome = walk(opts, room, now);
     match outcome {
-        Ok(done) => Ok(done),
+        Ok((staging, sha256)) => {
+            drop(real);
+            deliver(opts, staging, sha256)
+        }
         Err((step, stop)) => {
             let reason = match &stop {
                 Stop::Abandon(why) => why.clone(),
@@ -171,7 +174,11 @@ fn warn_leftovers(store: &Path) {
 
 type Walk<T> = std::result::Result<T, (String, Stop)>;
 
-fn walk(opts: &Options, room: &mut dyn Room, now: &dyn Fn() -> Timestamp) -> Walk<Completed> {
+fn walk(
+    opts: &Options,
+    room: &mut dyn Room,
+    now: &dyn Fn() -> Timestamp,
+) -> Walk<(Staging, String)> {
     let before_steps = |stop| ("the roll call".to_string(), stop);
     let started = now();
     let cast = roll_call(&opts.script, room).map_err(before_steps)?;
@@ -192,8 +199,10 @@ fn walk(opts: &Options, room: &mut dyn Room, now: &dyn Fn() -> Timestamp) -> Wal
         records.push(record);
     }
     let finish = |stop| ("the signature".to_string(), stop);
-    finish_ceremony(opts, cast, records, before, &staging, started, now)
-        .map_err(|e| finish(Stop::Fail(e)))
+    match finish_ceremony(opts, cast, records, before, &staging, started, now) {
+        Ok(sha256) => Ok((staging, sha256)),
+        Err(e) => Err(finish(Stop::Fail(e))),
+    }
 }
 
 /// Asks the room who holds each role and the value of each input.
@@ -474,7 +483,7 @@ fn head_of(store: &Path) -> Result<Option<HeadRef>> {
 }
 
 /// Signs the transcript, records the ceremony in the staged ledger, and
-/// puts the staged store and the output directory in place.
+/// puts the staged store in place. Returns the transcript's digest.
 fn finish_ceremony(
     opts: &Options,
     cast: Cast,
@@ -483,7 +492,7 @@ fn finish_ceremony(
     staging: &Staging,
     started: Timestamp,
     now: &dyn Fn() -> Timestamp,
-) -> Result<Completed> {
+) -> Result<String> {
     let staged = staging.store();
     let after = head_of(&staged)?
         .ok_or_else(|| Error::Usage("the ceremony ended without a store to record it in".into()))?;
@@ -561,7 +570,24 @@ fn finish_ceremony(
     } else {
         staging.commit(&opts.store)?;
     }
-    move_dir(&out, &opts.out_dir)?;
+    Ok(sha256)
+}
+
+/// Moves the transcript and outputs of a ceremony that is already in the
+/// store to the output directory. A failure here must not read as an
+/// abandoned ceremony: the staging directory is kept, and the error says
+/// where the transcript is.
+fn deliver(opts: &Options, staging: Staging, sha256: String) -> Result<Completed> {
+    let out = staging.out();
+    if let Err(e) = move_dir(&out, &opts.out_dir) {
+        let kept = staging.keep();
+        return Err(Error::Usage(format!(
+            "the ceremony completed and is in the ledger, but its transcript and outputs \
+             could not be moved to {} ({e}); they are in {}",
+            opts.out_dir.display(),
+            kept.join("out").display()
+        )));
+    }
     Ok(Completed {
         transcript: opts.out_dir.join("transcript.json"),
         out_dir: opts.out_dir.clone(),

@@ -62,7 +62,16 @@ impl Staging {
             fs::rename(&staged, store)
         };
         swapped.map_err(|e| Error::io("put the ceremony's store in place at", store, e))?;
-        file::sync_dir(file::parent_of(store))
+        // The swap is done; a failure to flush it is not a failed ceremony.
+        if let Err(e) = file::sync_dir(file::parent_of(store)) {
+            eprintln!("covenant: warning: {e}");
+        }
+        Ok(())
+    }
+
+    /// Keeps the staging directory on disk and returns its path.
+    pub fn keep(self) -> PathBuf {
+        self.dir.keep()
     }
 }
 
