@@ -204,7 +204,13 @@ impl Answers {
                 )));
             }
         }
-        let unknown = |kind: &str, id: &str| refuse(format!("[{kind}] {id}: not in the script"));
+        let unknown = |kind: &str, id: &str| {
+            refuse(format!(
+                "[{kind}] {id}: the script {} has no such {kind} entry; remove it, or check \
+                 that the answers are for this script",
+                script.name
+            ))
+        };
         if let Some(id) = raw.roles.keys().find(|id| script.role(id).is_none()) {
             return Err(unknown("roles", id));
         }
