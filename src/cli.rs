@@ -40,7 +40,7 @@ pub struct Cli {
 pub enum Command {
     /// Create a store: policy, root key and ledger.
     Init(cmd::init::Args),
-    /// Generate and inspect signing keys.
+    /// Generate, rotate, retire, revoke, destroy and rewrap signing keys.
     #[command(subcommand)]
     Key(cmd::key::Command),
     /// Print the JWKS that verifiers need.
@@ -57,6 +57,12 @@ pub enum Command {
     Ledger(cmd::ledger::Command),
     /// Read the ledger, filtered by partner, key, kind or time.
     Log(cmd::log::Args),
+    /// Export the root-signed revocation list for gateways.
+    Revocations(cmd::revocations::Args),
+    /// Revoke one token by its jti.
+    Revoke(cmd::revoke::Args),
+    /// Which key signs, until when, and what is due.
+    Status(cmd::status::Args),
     /// Run a scripted key ceremony, or verify its transcript.
     #[command(subcommand)]
     Ceremony(cmd::ceremony::Command),

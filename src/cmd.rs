@@ -8,6 +8,9 @@ pub mod ledger;
 pub mod log;
 pub mod manifest;
 pub mod mint;
+pub mod revocations;
+pub mod revoke;
+pub mod status;
 pub mod verify;
 
 use std::path::PathBuf;

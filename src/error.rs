@@ -16,6 +16,15 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// Some contracts of a batch were refused; each refusal was printed
+    /// before this error. `outcome` says what happened to the others.
+    #[error("{refused} of {total} contracts were refused (each is reported above); {outcome}")]
+    ContractsRefused {
+        refused: usize,
+        total: usize,
+        outcome: String,
+    },
+
     /// An input file (policy, contract, JWKS) is malformed or breaks policy;
     /// the diagnostic points at the file, line and field.
     #[error("{0}")]

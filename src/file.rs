@@ -49,6 +49,75 @@ pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: Overwrite) -> Result<(
     sync_dir(dir)
 }
 
+/// Writes many new files into the existing directory `dir`, each with
+/// mode 0600 and atomically like `write_atomic`, refusing to replace any
+/// file. Every file's contents are flushed to disk, several at a time,
+/// before any file takes its name, and the directory is flushed once at
+/// the end rather than once per file.
+/// `done` is called once per file that has its name.
+///
+/// A file that appears under one of the names meanwhile stops the writing
+/// there: the files already named stay, the rest are removed.
+pub fn write_new_files<'a>(
+    dir: &Path,
+    files: impl IntoIterator<Item = (&'a Path, &'a [&'a [u8]])>,
+    done: &mut dyn FnMut(),
+) -> Result<()> {
+    let mut staged = Vec::new();
+    for (name, parts) in files {
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".covenant-tmp-")
+            .permissions(fs::Permissions::from_mode(FILE_MODE))
+            .tempfile_in(dir)
+            .map_err(|e| Error::io("create a temporary file in", dir, e))?;
+        parts
+            .iter()
+            .try_for_each(|part| tmp.write_all(part))
+            .map_err(|e| Error::io("write", tmp.path().to_path_buf(), e))?;
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(FILE_MODE))
+            .map_err(|e| Error::io("set permissions on", tmp.path().to_path_buf(), e))?;
+        // Closed here: a large batch would otherwise run out of descriptors.
+        staged.push((tmp.into_temp_path(), dir.join(name)));
+    }
+    let temps: Vec<&Path> = staged.iter().map(|(tmp, _)| tmp.as_ref()).collect();
+    sync_files(&temps)?;
+    for (tmp, path) in staged {
+        tmp.persist_noclobber(&path)
+            .map_err(|e| Error::io("write", &path, e.error))?;
+        done();
+    }
+    sync_dir(dir)
+}
+
+/// Flushing is waiting on the disk rather than computing: with several
+/// flushes in flight the device works on them together, where one after
+/// the other each waits for the last.
+const FLUSH_THREADS: usize = 8;
+
+/// Flushes the contents of many files to disk.
+fn sync_files(paths: &[&Path]) -> Result<()> {
+    let run = paths.len().div_ceil(FLUSH_THREADS).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = paths
+            .chunks(run)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter().try_for_each(|path| {
+                        File::open(path)
+                            .and_then(|f| f.sync_all())
+                            .map_err(|e| Error::io("flush", path.to_path_buf(), e))
+                    })
+                })
+            })
+            .collect();
+        handles.into_iter().try_for_each(|handle| {
+            handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    })
+}
+
 /// Moves a fully written temporary file into place with mode 0600,
 /// replacing any file there, and flushes the directory.
 pub fn persist_private(tmp: tempfile::NamedTempFile, path: &Path) -> Result<()> {

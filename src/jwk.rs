@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use pkcs8::spki;
 use ring::digest;
 use serde_json::{Map, Value, json};
 
@@ -247,6 +248,69 @@ impl Jwk {
     }
 }
 
+impl PublicKey {
+    /// The key as a DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7), with the
+    /// algorithm identifiers of RFC 5480 (EC), RFC 8410 (Ed25519) and
+    /// RFC 3279 (RSA, whose parameters are an explicit NULL).
+    pub fn to_spki(&self) -> spki::SubjectPublicKeyInfoOwned {
+        use spki::der::asn1::{Any, BitString, Null};
+
+        let oid = |s: &str| spki::ObjectIdentifier::new_unwrap(s);
+        let (algorithm, parameters, key) = match self {
+            PublicKey::Ec { curve, .. } => {
+                let named = match curve {
+                    Curve::P256 => oid("1.2.840.10045.3.1.7"),
+                    Curve::P384 => oid("1.3.132.0.34"),
+                };
+                let params = Any::encode_from(&named).expect("an OID always encodes");
+                (oid("1.2.840.10045.2.1"), Some(params), self.ring_bytes())
+            }
+            PublicKey::Ed25519 { x } => (oid("1.3.101.112"), None, x.clone()),
+            PublicKey::Rsa { n, e } => {
+                let der = rsa_public_key_der(n, e);
+                let null = Any::encode_from(&Null).expect("NULL always encodes");
+                (oid("1.2.840.113549.1.1.1"), Some(null), der)
+            }
+        };
+        spki::SubjectPublicKeyInfoOwned {
+            algorithm: spki::AlgorithmIdentifierOwned {
+                oid: algorithm,
+                parameters,
+            },
+            subject_public_key: BitString::from_bytes(&key).expect("key bytes fit a BIT STRING"),
+        }
+    }
+
+    /// The key as a PEM `PUBLIC KEY` document (RFC 7468 §13).
+    pub fn to_spki_pem(&self) -> String {
+        use spki::der::EncodePem;
+        self.to_spki()
+            .to_pem(spki::der::pem::LineEnding::LF)
+            .expect("a SubjectPublicKeyInfo always encodes")
+    }
+}
+
+/// The PKCS#1 RSAPublicKey (RFC 8017 §A.1.1): a SEQUENCE of the modulus
+/// and the exponent as DER INTEGERs.
+fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    use spki::der::asn1::UintRef;
+    use spki::der::{Encode, Header, Length, Tag};
+
+    let mut body = Vec::new();
+    for part in [n, e] {
+        UintRef::new(part)
+            .and_then(|u| u.encode_to_vec(&mut body))
+            .expect("RSA components are checked positive integers");
+    }
+    let len = Length::try_from(body.len()).expect("an RSA key fits a DER length");
+    let mut der = Vec::new();
+    Header::new(Tag::Sequence, len)
+        .encode_to_vec(&mut der)
+        .expect("a SEQUENCE header always encodes");
+    der.extend(body);
+    der
+}
+
 /// Builds a JWK Set document from keys.
 pub fn jwks(keys: &[Jwk]) -> Value {
     json!({ "keys": keys.iter().map(Jwk::to_json).collect::<Vec<_>>() })
@@ -325,6 +389,34 @@ mod tests {
         let jwk = json!({"kty": "OKP", "crv": "Ed25519", "kid": "k", "alg": "HS256",
             "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"});
         assert!(Jwk::from_json(&jwk).is_err());
+    }
+
+    /// The DER prefixes are the fixed algorithm identifiers of RFC 8410
+    /// §4 (Ed25519) and RFC 3279 (rsaEncryption with NULL parameters).
+    #[test]
+    fn spki_export_uses_the_standard_algorithm_identifiers() {
+        use spki::der::Encode;
+        let ed = Jwk::from_json(&json!({"kty": "OKP", "crv": "Ed25519", "kid": "k",
+            "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}))
+        .unwrap();
+        let der = ed.key.to_spki().to_der().unwrap();
+        assert_eq!(hex::encode(&der[..12]), "302a300506032b6570032100");
+        assert!(
+            ed.key
+                .to_spki_pem()
+                .starts_with("-----BEGIN PUBLIC KEY-----\n")
+        );
+
+        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+        let rsa =
+            Jwk::from_json(&json!({"kty": "RSA", "n": n, "e": "AQAB", "alg": "RS256", "kid": "k"}))
+                .unwrap();
+        let der = rsa.key.to_spki().to_der().unwrap();
+        assert_eq!(
+            hex::encode(&der[..19]),
+            "30820122300d06092a864886f70d0101010500"
+        );
+        assert_eq!(der.len(), 294);
     }
 
     #[test]

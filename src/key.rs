@@ -16,6 +16,7 @@ use zeroize::Zeroizing;
 
 use crate::algorithm::Algorithm;
 use crate::jwk::{Curve, Jwk, PublicKey};
+use crate::provider::RingSigner;
 
 /// A PKCS#8 private key document, wiped from memory when dropped.
 pub struct Pkcs8(Zeroizing<Vec<u8>>);
@@ -254,15 +255,31 @@ pub fn unseal_with_passphrase(
 
 /// Decrypts a sealed private key with any age identity.
 pub fn unseal(sealed: &[u8], identity: &dyn age::Identity) -> Result<Pkcs8, UnsealError> {
+    decrypt(sealed, std::iter::once(identity))
+}
+
+/// Decrypts a sealed private key with any one of several age identities.
+pub fn unseal_with_identities(
+    sealed: &[u8],
+    identities: &[Box<dyn age::Identity + Send + Sync>],
+) -> Result<Pkcs8, UnsealError> {
+    decrypt(
+        sealed,
+        identities.iter().map(|i| i.as_ref() as &dyn age::Identity),
+    )
+}
+
+fn decrypt<'a>(
+    sealed: &[u8],
+    identities: impl Iterator<Item = &'a dyn age::Identity>,
+) -> Result<Pkcs8, UnsealError> {
     let decryptor = age::Decryptor::new_buffered(sealed).map_err(damaged)?;
-    let mut reader = decryptor
-        .decrypt(std::iter::once(identity))
-        .map_err(|e| match e {
-            age::DecryptError::NoMatchingKeys | age::DecryptError::DecryptionFailed => {
-                UnsealError::WrongSecret
-            }
-            other => damaged(other),
-        })?;
+    let mut reader = decryptor.decrypt(identities).map_err(|e| match e {
+        age::DecryptError::NoMatchingKeys | age::DecryptError::DecryptionFailed => {
+            UnsealError::WrongSecret
+        }
+        other => damaged(other),
+    })?;
     let mut der = Zeroizing::new(Vec::new());
     reader
         .read_to_end(&mut der)
@@ -287,7 +304,11 @@ fn test_scrypt_work_factor() -> Option<u8> {
 /// A private key ready to sign, with its public JWK.
 pub struct SigningKey {
     jwk: Jwk,
+    /// The PKCS#8 document, for jsonwebtoken's own `encode`; zeroized by
+    /// jsonwebtoken when dropped.
     encoding: jsonwebtoken::EncodingKey,
+    /// The same key parsed once by ring, which minting signs with.
+    signer: RingSigner,
 }
 
 impl std::fmt::Debug for SigningKey {
@@ -317,9 +338,12 @@ impl SigningKey {
                 jsonwebtoken::EncodingKey::from_rsa_der(pkcs8.der())
             }
         };
+        let signer = RingSigner::new(jwk.alg, &encoding)
+            .map_err(|e| format!("ring cannot sign with the {} key: {e}", jwk.alg))?;
         Ok(SigningKey {
             jwk: jwk.clone(),
             encoding,
+            signer,
         })
     }
 
@@ -329,6 +353,11 @@ impl SigningKey {
 
     pub fn encoding_key(&self) -> &jsonwebtoken::EncodingKey {
         &self.encoding
+    }
+
+    /// The parsed key, to sign many messages without parsing it again.
+    pub fn signer(&self) -> &RingSigner {
+        &self.signer
     }
 }
 

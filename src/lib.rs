@@ -19,11 +19,13 @@
 
 pub mod algorithm;
 pub mod audit;
+pub mod calendar;
 pub mod ceremony;
 pub mod cli;
 pub mod clock;
 pub mod cmd;
 pub mod contract;
+pub mod custody;
 pub mod diagnostic;
 pub mod error;
 pub mod file;
@@ -36,6 +38,7 @@ pub mod period;
 pub mod policy;
 pub mod provider;
 pub mod root;
+pub mod schedule;
 pub mod state;
 pub mod store;
 pub mod strict_json;
@@ -75,6 +78,9 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Manifest(command) => cmd::manifest::run(&ctx, command),
         Command::Ledger(command) => cmd::ledger::run(&ctx, command),
         Command::Log(args) => cmd::log::run(&ctx, args),
+        Command::Revocations(args) => cmd::revocations::run(&ctx, args),
+        Command::Revoke(args) => cmd::revoke::run(&ctx, args),
+        Command::Status(args) => cmd::status::run(&ctx, args),
         Command::Ceremony(command) => cmd::ceremony::run(&ctx, command),
     }
 }

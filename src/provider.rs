@@ -56,46 +56,71 @@ enum RingKeyPair {
     Rsa(signature::RsaKeyPair, &'static dyn signature::RsaEncoding),
 }
 
-struct RingSigner {
+/// A private key parsed once and kept for any number of signatures.
+///
+/// jsonwebtoken's `encode` asks the provider's factory for a new signer on
+/// every call, and the factory parses the PKCS#8 document again each time;
+/// for ECDSA that parse (a scalar multiplication to check the public key)
+/// costs about as much as the signature. Minting many tokens therefore
+/// builds one `RingSigner` and signs through its `JwtSigner` interface,
+/// the same code the factory hands to jsonwebtoken, so there is still one
+/// cryptographic stack.
+///
+/// ring keeps the parsed key in its own types, which it does not wipe when
+/// they are dropped; the PKCS#8 bytes it was parsed from are the caller's
+/// to zeroize (`jsonwebtoken::EncodingKey` does so on drop).
+pub struct RingSigner {
     alg: Algorithm,
     pair: RingKeyPair,
     rng: SystemRandom,
 }
 
+impl std::fmt::Debug for RingSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RingSigner({}, private key redacted)", self.alg)
+    }
+}
+
 fn new_signer(alg: &JwtAlgorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>, JwtError> {
-    let alg = supported(alg)?;
-    let der = key.as_bytes();
-    let rng = SystemRandom::new();
-    let pair = match alg {
-        Algorithm::ES256 => signature::EcdsaKeyPair::from_pkcs8(
-            &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-            der,
-            &rng,
-        )
-        .map(RingKeyPair::Ecdsa)
-        .map_err(|_| ErrorKind::InvalidEcdsaKey)?,
-        Algorithm::ES384 => signature::EcdsaKeyPair::from_pkcs8(
-            &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
-            der,
-            &rng,
-        )
-        .map(RingKeyPair::Ecdsa)
-        .map_err(|_| ErrorKind::InvalidEcdsaKey)?,
-        Algorithm::EdDSA => signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
-            .map(RingKeyPair::Ed25519)
-            .map_err(|_| ErrorKind::InvalidEddsaKey)?,
-        Algorithm::RS256 | Algorithm::PS256 => {
-            let encoding: &'static dyn signature::RsaEncoding = if alg == Algorithm::RS256 {
-                &signature::RSA_PKCS1_SHA256
-            } else {
-                &signature::RSA_PSS_SHA256
-            };
-            signature::RsaKeyPair::from_pkcs8(der)
-                .map(|pair| RingKeyPair::Rsa(pair, encoding))
-                .map_err(|e| ErrorKind::InvalidRsaKey(e.to_string()))?
+    Ok(Box::new(RingSigner::new(supported(alg)?, key)?))
+}
+
+impl RingSigner {
+    /// Parses `key` for signing with `alg`. Only covenant's five
+    /// asymmetric algorithms are accepted.
+    pub fn new(alg: Algorithm, key: &EncodingKey) -> Result<RingSigner, JwtError> {
+        if key.family() != alg.to_jsonwebtoken().family() {
+            return Err(ErrorKind::InvalidKeyFormat.into());
         }
-    };
-    Ok(Box::new(RingSigner { alg, pair, rng }))
+        let der = key.as_bytes();
+        let rng = SystemRandom::new();
+        let pair = match alg {
+            Algorithm::ES256 | Algorithm::ES384 => {
+                let signing = if alg == Algorithm::ES256 {
+                    &signature::ECDSA_P256_SHA256_FIXED_SIGNING
+                } else {
+                    &signature::ECDSA_P384_SHA384_FIXED_SIGNING
+                };
+                signature::EcdsaKeyPair::from_pkcs8(signing, der, &rng)
+                    .map(RingKeyPair::Ecdsa)
+                    .map_err(|_| ErrorKind::InvalidEcdsaKey)?
+            }
+            Algorithm::EdDSA => signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
+                .map(RingKeyPair::Ed25519)
+                .map_err(|_| ErrorKind::InvalidEddsaKey)?,
+            Algorithm::RS256 | Algorithm::PS256 => {
+                let encoding: &'static dyn signature::RsaEncoding = if alg == Algorithm::RS256 {
+                    &signature::RSA_PKCS1_SHA256
+                } else {
+                    &signature::RSA_PSS_SHA256
+                };
+                signature::RsaKeyPair::from_pkcs8(der)
+                    .map(|pair| RingKeyPair::Rsa(pair, encoding))
+                    .map_err(|e| ErrorKind::InvalidRsaKey(e.to_string()))?
+            }
+        };
+        Ok(RingSigner { alg, pair, rng })
+    }
 }
 
 impl signature_crate::Signer<Vec<u8>> for RingSigner {
@@ -261,6 +286,18 @@ mod tests {
         assert!(new_verifier(&JwtAlgorithm::HS256, &key).is_err());
         let key = EncodingKey::from_secret(b"secret").unwrap();
         assert!(new_signer(&JwtAlgorithm::HS256, &key).is_err());
+    }
+
+    #[test]
+    fn a_parsed_signer_prints_its_algorithm_and_nothing_of_the_key() {
+        let pkcs8 = key::generate(Algorithm::EdDSA, 0).unwrap();
+        let encoding = EncodingKey::from_ed_der(pkcs8.der());
+        let signer = RingSigner::new(Algorithm::EdDSA, &encoding).unwrap();
+        assert_eq!(
+            format!("{signer:?}"),
+            "RingSigner(EdDSA, private key redacted)"
+        );
+        assert!(RingSigner::new(Algorithm::ES256, &encoding).is_err());
     }
 
     #[test]

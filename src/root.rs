@@ -10,7 +10,7 @@
 
 use std::fs;
 
-use ring::signature::{self, KeyPair};
+use ring::signature;
 
 use crate::algorithm::Algorithm;
 use crate::error::{Error, Result};
@@ -44,6 +44,9 @@ impl Purpose {
 /// The unsealed root key.
 pub struct RootSigner {
     pair: signature::Ed25519KeyPair,
+    /// The same key for jsonwebtoken, which signs JWS documents such as the
+    /// revocation list through covenant's ring provider.
+    encoding: jsonwebtoken::EncodingKey,
     jwk: Jwk,
 }
 
@@ -55,8 +58,21 @@ impl RootSigner {
             .map_err(|e| Error::Usage(format!("not an Ed25519 key: {e}")))?;
         Ok(RootSigner {
             pair,
+            encoding: jsonwebtoken::EncodingKey::from_ed_der(pkcs8.der()),
             jwk: Jwk::new(public, Algorithm::EdDSA),
         })
+    }
+
+    /// Signs `claims` as a compact JWS with an explicit `typ` (RFC 8725
+    /// §3.11), so that no verifier can take it for a token or for another
+    /// kind of root-signed document.
+    pub fn sign_jws(&self, typ: &str, claims: &serde_json::Value) -> Result<String> {
+        crate::provider::install();
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.typ = Some(typ.to_string());
+        header.kid = Some(self.jwk.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding)
+            .map_err(|e| Error::Usage(format!("the root key could not sign: {e}")))
     }
 
     pub fn jwk(&self) -> &Jwk {
@@ -94,20 +110,7 @@ pub fn unlock(store: &Store, source: &PassphraseSource) -> Result<RootSigner> {
             reason: "this is not the root key the ledger records".into(),
         });
     }
-    let pair = signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8.der()).map_err(|e| {
-        Error::KeyFile {
-            path,
-            reason: e.to_string(),
-        }
-    })?;
-    debug_assert_eq!(
-        pair.public_key().as_ref(),
-        store.state.root.key.ring_bytes()
-    );
-    Ok(RootSigner {
-        pair,
-        jwk: store.state.root.clone(),
-    })
+    RootSigner::from_pkcs8(&pkcs8)
 }
 
 /// Verifies a root signature with a root public key.
@@ -161,11 +164,7 @@ mod tests {
             key::public_key(Algorithm::EdDSA, &pkcs8).unwrap(),
             Algorithm::EdDSA,
         );
-        let pair = signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8.der()).unwrap();
-        let signer = RootSigner {
-            pair,
-            jwk: jwk.clone(),
-        };
+        let signer = RootSigner::from_pkcs8(&pkcs8).unwrap();
         let sig = signer.sign(Purpose::Manifest, b"payload");
         assert!(verify(&jwk, Purpose::Manifest, b"payload", &sig));
         assert!(!verify(&jwk, Purpose::Revocations, b"payload", &sig));

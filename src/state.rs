@@ -13,6 +13,8 @@ use crate::error::{Error, Result};
 use crate::jwk::Jwk;
 use crate::ledger::{Event, Record};
 
+mod lifecycle_rules;
+
 /// A signing key's place in its life at a given time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyState {
@@ -25,6 +27,11 @@ pub enum KeyState {
     /// Retired, and every token it signed has expired: it has left the
     /// JWKS.
     Expired,
+    /// Compromised: out of the JWKS at once, and every token it signed is
+    /// revoked.
+    Revoked,
+    /// Its private half was erased and it is no longer published.
+    Destroyed,
 }
 
 impl KeyState {
@@ -34,6 +41,8 @@ impl KeyState {
             KeyState::Active => "active",
             KeyState::Retired => "retired",
             KeyState::Expired => "expired",
+            KeyState::Revoked => "revoked",
+            KeyState::Destroyed => "destroyed",
         }
     }
 }
@@ -50,6 +59,49 @@ pub struct Key {
     /// The latest `exp` of any token this key signed.
     pub last_exp: Option<Timestamp>,
     pub tokens: u64,
+    /// The latest `exp` of the tokens it signed that are not revoked: what
+    /// keeps it published.
+    pub last_live_exp: Option<Timestamp>,
+    /// When it stopped signing early (rotation or retirement).
+    pub retired: Option<Change>,
+    pub revoked: Option<Change>,
+    pub destroyed: Option<Change>,
+    /// The age X25519 recipients that can unlock it, when its custody is
+    /// `recipients`.
+    pub recipients: Vec<String>,
+}
+
+/// A recorded change of state: when, by whom, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub time: Timestamp,
+    pub actor: String,
+    pub reason: String,
+    /// The ledger record that made the change.
+    pub record: u64,
+}
+
+/// What the ledger says about one minted token. The token itself is never
+/// recorded, only its claims that matter for its life.
+#[derive(Debug, Clone)]
+pub struct Issued {
+    pub jti: String,
+    pub kid: String,
+    pub sub: String,
+    pub aud: String,
+    pub contract_id: String,
+    pub nbf: Timestamp,
+    pub exp: Timestamp,
+    /// Set when the token, or the key that signed it, was revoked.
+    pub revoked: Option<Change>,
+}
+
+impl Issued {
+    /// Whether a verifier could still accept the token at `now`: not
+    /// revoked, and not past its `exp` plus the leeway.
+    pub fn is_live(&self, now: Timestamp, leeway: i64) -> bool {
+        self.revoked.is_none() && now <= plus_seconds(self.exp, leeway)
+    }
 }
 
 impl Key {
@@ -61,29 +113,75 @@ impl Key {
         self.jwk.alg
     }
 
-    /// The key's state at `now`, with `leeway` seconds of grace for
-    /// verifiers whose clocks run slow.
-    pub fn state(&self, now: Timestamp, leeway: i64) -> KeyState {
-        match (self.activated, self.signs_until) {
-            (None, _) | (_, None) => KeyState::Next,
-            (Some(_), Some(until)) if now < until => KeyState::Active,
-            (Some(_), Some(_)) if now <= self.published_until(leeway) => KeyState::Retired,
-            _ => KeyState::Expired,
+    /// When its signing window closes: the end of its signing period, or
+    /// its retirement if that came first.
+    pub fn signing_ends(&self) -> Option<Timestamp> {
+        let retired = self.retired.as_ref().map(|c| c.time);
+        match (self.signs_until, retired) {
+            (Some(u), Some(r)) => Some(u.min(r)),
+            (u, r) => u.or(r),
         }
     }
 
+    /// Whether the key may sign at `now`.
+    pub fn can_sign(&self, now: Timestamp) -> bool {
+        self.activated.is_some_and(|a| a <= now)
+            && self.revoked.is_none()
+            && self.destroyed.is_none()
+            && self.signing_ends().is_some_and(|end| now < end)
+    }
+
+    /// The key's state at `now`, with `leeway` seconds of grace for
+    /// verifiers whose clocks run slow.
+    pub fn state(&self, now: Timestamp, leeway: i64) -> KeyState {
+        if self.revoked.is_some() {
+            return KeyState::Revoked;
+        }
+        if self.activated.is_none() {
+            return match self.destroyed {
+                Some(_) => KeyState::Destroyed,
+                None => KeyState::Next,
+            };
+        }
+        if self.can_sign(now) {
+            KeyState::Active
+        } else if now <= self.published_until(leeway) {
+            // A key destroyed with --force stays published while tokens it
+            // signed are live: verifying needs only the public half.
+            KeyState::Retired
+        } else if self.destroyed.is_some() {
+            KeyState::Destroyed
+        } else {
+            KeyState::Expired
+        }
+    }
+
+    /// Whether verifiers need this key in the JWKS at `now`.
+    pub fn is_published(&self, now: Timestamp, leeway: i64) -> bool {
+        matches!(
+            self.state(now, leeway),
+            KeyState::Next | KeyState::Active | KeyState::Retired
+        )
+    }
+
     /// Until when verifiers need this key: the end of its signing window or
-    /// the latest expiry of its tokens, whichever is later, plus leeway.
+    /// the latest expiry of its tokens that are not revoked, whichever is
+    /// later, plus leeway.
     pub fn published_until(&self, leeway: i64) -> Timestamp {
-        let end = match (self.signs_until, self.last_exp) {
+        let end = match (self.signing_ends(), self.last_live_exp) {
             (Some(s), Some(e)) => s.max(e),
             (Some(s), None) => s,
             (None, Some(e)) => e,
             (None, None) => Timestamp::MAX,
         };
-        end.checked_add(jiff::SignedDuration::from_secs(leeway))
-            .unwrap_or(Timestamp::MAX)
+        plus_seconds(end, leeway)
     }
+}
+
+/// `t` plus `seconds`, saturating at the end of time.
+pub fn plus_seconds(t: Timestamp, seconds: i64) -> Timestamp {
+    t.checked_add(jiff::SignedDuration::from_secs(seconds))
+        .unwrap_or(Timestamp::MAX)
 }
 
 /// Everything the ledger says, folded.
@@ -94,15 +192,27 @@ pub struct State {
     pub root: Jwk,
     pub keys: Vec<Key>,
     pub tokens: u64,
+    /// Every token minted, in ledger order.
+    pub issued: Vec<Issued>,
 }
 
 impl State {
     /// The key that signs at `now`, if any.
     pub fn active_key(&self, now: Timestamp) -> Option<&Key> {
+        self.keys.iter().rev().find(|k| k.can_sign(now))
+    }
+
+    /// The keys generated to sign next, oldest first: published, never
+    /// activated.
+    pub fn next_keys(&self) -> impl Iterator<Item = &Key> {
         self.keys
             .iter()
-            .rev()
-            .find(|k| k.activated.is_some() && k.signs_until.is_some_and(|u| now < u))
+            .filter(|k| k.activated.is_none() && k.revoked.is_none() && k.destroyed.is_none())
+    }
+
+    /// The oldest key waiting to sign next.
+    pub fn next_key(&self) -> Option<&Key> {
+        self.next_keys().next()
     }
 
     /// The most recently activated key, whether or not its window is open.
@@ -118,8 +228,28 @@ impl State {
     pub fn published(&self, now: Timestamp, leeway: i64) -> Vec<&Key> {
         self.keys
             .iter()
-            .filter(|k| k.state(now, leeway) != KeyState::Expired)
+            .filter(|k| k.is_published(now, leeway))
             .collect()
+    }
+
+    pub fn token(&self, jti: &str) -> Option<&Issued> {
+        self.issued.iter().find(|t| t.jti == jti)
+    }
+
+    /// The tokens `kid` signed.
+    pub fn tokens_of<'a>(&'a self, kid: &'a str) -> impl Iterator<Item = &'a Issued> + 'a {
+        self.issued.iter().filter(move |t| t.kid == kid)
+    }
+
+    /// Every revoked token, one by one or with its key, for the
+    /// revocation list.
+    pub fn revoked_tokens(&self) -> impl Iterator<Item = &Issued> {
+        self.issued.iter().filter(|t| t.revoked.is_some())
+    }
+
+    /// Every revoked (compromised) key.
+    pub fn revoked_keys(&self) -> impl Iterator<Item = &Key> {
+        self.keys.iter().filter(|k| k.revoked.is_some())
     }
 }
 
@@ -127,14 +257,27 @@ impl State {
 #[derive(Default)]
 pub struct Folder {
     state: Option<State>,
+    /// Set for audits that stream ledgers of any length: minted tokens are
+    /// then not listed one by one, so memory does not grow with them. The
+    /// auditor checks token revocations itself (src/audit.rs).
+    streaming: bool,
 }
 
 impl Folder {
+    /// A folder for streaming audits: per-key facts only, no token list.
+    pub fn streaming() -> Folder {
+        Folder {
+            state: None,
+            streaming: true,
+        }
+    }
+
     /// Applies one record. A record that contradicts what came before
     /// (a second store creation, an event for an unknown key) is an error
     /// naming the record.
     pub fn apply(&mut self, record: &Record) -> std::result::Result<(), String> {
         let time = record.time;
+        let streaming = self.streaming;
         match (&mut self.state, &record.event) {
             (
                 None,
@@ -152,6 +295,7 @@ impl Folder {
                     root,
                     keys: Vec::new(),
                     tokens: 0,
+                    issued: Vec::new(),
                 });
             }
             (None, _) => return Err("the ledger does not begin with the store's creation".into()),
@@ -183,6 +327,11 @@ impl Folder {
                     publish_limit: None,
                     last_exp: None,
                     tokens: 0,
+                    last_live_exp: None,
+                    retired: None,
+                    revoked: None,
+                    destroyed: None,
+                    recipients: Vec::new(),
                 });
             }
             (
@@ -194,6 +343,7 @@ impl Folder {
                 },
             ) => {
                 let key = key_mut(state, kid)?;
+                lifecycle_rules::check_activation(key)?;
                 key.activated = Some(time);
                 key.signs_until = Some(seconds(*signs_until)?);
                 key.publish_limit = publish_limit.map(seconds).transpose()?;
@@ -203,6 +353,7 @@ impl Folder {
             (
                 Some(_),
                 Event::ManifestExported { .. }
+                | Event::RevocationsExported { .. }
                 | Event::CeremonyCompleted { .. }
                 | Event::CeremonyAbandoned { .. },
             ) => {}
@@ -212,9 +363,46 @@ impl Folder {
             (Some(state), Event::TokenMinted { kid, exp, .. }) => {
                 let exp = seconds(*exp)?;
                 let key = key_mut(state, kid)?;
+                lifecycle_rules::check_minting(key, time)?;
                 key.tokens += 1;
                 key.last_exp = Some(key.last_exp.map_or(exp, |e| e.max(exp)));
-                state.tokens += 1;
+                if streaming {
+                    key.last_live_exp = Some(key.last_live_exp.map_or(exp, |e| e.max(exp)));
+                    state.tokens += 1;
+                } else {
+                    state.tokens += 1;
+                    lifecycle_rules::note_token(state, &record.event)?;
+                }
+            }
+
+            // Lifecycle events, kept apart from the arms above; the rules
+            // they must obey live in state/lifecycle_rules.rs.
+            (Some(state), Event::KeyRetired { kid, reason }) => {
+                lifecycle_rules::retire(state, record, kid, reason)?;
+            }
+            (Some(state), Event::KeyRevoked { kid, reason }) => {
+                lifecycle_rules::revoke_key(state, record, kid, reason)?;
+            }
+            (
+                Some(state),
+                Event::KeyDestroyed {
+                    kid,
+                    reason,
+                    forced: _,
+                },
+            ) => lifecycle_rules::destroy(state, record, kid, reason)?,
+            (
+                Some(state),
+                Event::KeyRewrapped {
+                    kid,
+                    custody,
+                    recipients,
+                    reason: _,
+                },
+            ) => lifecycle_rules::rewrap(state, kid, custody, recipients)?,
+            (Some(_), Event::TokenRevoked { .. }) if streaming => {}
+            (Some(state), Event::TokenRevoked { jti, reason }) => {
+                lifecycle_rules::revoke_token(state, record, jti, reason)?;
             }
         }
         Ok(())
@@ -230,7 +418,10 @@ impl Folder {
     }
 }
 
-fn key_mut<'a>(state: &'a mut State, kid: &str) -> std::result::Result<&'a mut Key, String> {
+pub(crate) fn key_mut<'a>(
+    state: &'a mut State,
+    kid: &str,
+) -> std::result::Result<&'a mut Key, String> {
     state
         .keys
         .iter_mut()
@@ -238,7 +429,7 @@ fn key_mut<'a>(state: &'a mut State, kid: &str) -> std::result::Result<&'a mut K
         .ok_or_else(|| format!("the record names key {kid}, which was never generated"))
 }
 
-fn seconds(s: i64) -> std::result::Result<Timestamp, String> {
+pub(crate) fn seconds(s: i64) -> std::result::Result<Timestamp, String> {
     Timestamp::from_second(s).map_err(|e| format!("time {s} is out of range: {e}"))
 }
 

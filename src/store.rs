@@ -24,14 +24,16 @@ use jiff::Timestamp;
 use ring::digest;
 
 use crate::algorithm::Algorithm;
+use crate::custody::Unlock;
 use crate::error::{Error, Result};
 use crate::file::{self, Overwrite};
 use crate::jwk::Jwk;
-use crate::key::{self, Custody, SigningKey, UnsealError};
+use crate::key::{self, Custody, SigningKey};
 use crate::ledger::{self, Entry, Event, Head};
-use crate::passphrase::PassphraseSource;
 use crate::policy::{self, Policy};
 use crate::state::{self, State};
+
+mod keys;
 
 const KEYS_DIR: &str = "keys";
 const ROOT_KEY_FILE: &str = "root.age";
@@ -225,24 +227,16 @@ impl Store {
         file::write_atomic(&self.key_path(kid), sealed, Overwrite::Refuse)
     }
 
-    /// Unseals a signing key with a passphrase from `source`.
-    pub fn unlock(&self, kid: &str, source: &PassphraseSource) -> Result<SigningKey> {
+    /// Unseals a signing key, ready to sign.
+    pub fn unlock(&self, kid: &str, how: &Unlock) -> Result<SigningKey> {
         let key = self.state.key(kid).ok_or_else(|| Error::KeyNotFound {
             kid: kid.to_string(),
         })?;
-        let path = self.key_path(kid);
-        let sealed = fs::read(&path).map_err(|e| Error::io("read the key file", &path, e))?;
-        let passphrase = source.existing(&format!("key {kid}"))?;
-        let pkcs8 = key::unseal_with_passphrase(&sealed, passphrase).map_err(|e| match e {
-            UnsealError::WrongSecret => Error::WrongPassphrase {
-                what: format!("key {kid}"),
-            },
-            UnsealError::Damaged(reason) => Error::KeyFile {
-                path: path.clone(),
-                reason,
-            },
-        })?;
-        SigningKey::new(&key.jwk, &pkcs8).map_err(|reason| Error::KeyFile { path, reason })
+        let pkcs8 = self.unseal(kid, how)?;
+        SigningKey::new(&key.jwk, &pkcs8).map_err(|reason| Error::KeyFile {
+            path: self.key_path(kid),
+            reason,
+        })
     }
 
     /// Appends events to the ledger. Requires `Access::Write`.

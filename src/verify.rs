@@ -123,6 +123,24 @@ pub fn verify(token: &str, keys: &[Jwk], expect: &Expectations) -> Result<Verifi
     })
 }
 
+/// The `kid` a token's header names, read without checking anything. For
+/// messages and rejections only: nothing may be accepted on its strength.
+pub fn unverified_kid(token: &str) -> Option<String> {
+    unverified_member(token, 0, "kid")
+}
+
+/// The `jti` a token's claims name, read without checking anything; see
+/// `unverified_kid`.
+pub fn unverified_jti(token: &str) -> Option<String> {
+    unverified_member(token, 1, "jti")
+}
+
+fn unverified_member(token: &str, part: usize, name: &str) -> Option<String> {
+    let text = token.trim().split('.').nth(part)?;
+    let map = decode_object(text, "token").ok()?;
+    map.get(name)?.as_str().map(str::to_string)
+}
+
 fn decode_object(part: &str, what: &str) -> Result<Map<String, Value>, String> {
     let bytes = URL_SAFE_NO_PAD
         .decode(part)

@@ -119,6 +119,11 @@ fn key_generate_makes_a_key_of_every_algorithm_and_only_the_first_signs() {
             "signs_until": "2027-06-01T00:00:00Z",
             "tokens": 0,
             "published_until": list["keys"][0]["published_until"],
+            "custody": "passphrase",
+            "recipients": [],
+            "retired": null,
+            "revoked": null,
+            "destroyed": null,
         })
     );
 }

@@ -26,8 +26,11 @@ struct Issuer {
 
 impl Issuer {
     fn new() -> Issuer {
+        Issuer::with_alg(Algorithm::ES256)
+    }
+
+    fn with_alg(alg: Algorithm) -> Issuer {
         covenant::provider::install();
-        let alg = Algorithm::ES256;
         let pkcs8 = key::generate(alg, 0).unwrap();
         let jwk = Jwk::new(key::public_key(alg, &pkcs8).unwrap(), alg);
         let signer = SigningKey::new(&jwk, &pkcs8).unwrap();
@@ -42,7 +45,7 @@ impl Issuer {
     }
 
     fn header(&self) -> Value {
-        json!({ "alg": "ES256", "typ": "JWT", "kid": self.kid() })
+        json!({ "alg": self.signer.jwk().alg.name(), "typ": "JWT", "kid": self.kid() })
     }
 
     fn claims(&self) -> Value {
@@ -65,7 +68,7 @@ impl Issuer {
         let signature = jsonwebtoken::crypto::sign(
             input.as_bytes(),
             self.signer.encoding_key(),
-            jsonwebtoken::Algorithm::ES256,
+            self.signer.jwk().alg.to_jsonwebtoken(),
         )
         .unwrap();
         format!("{input}.{signature}")
@@ -365,6 +368,78 @@ fn an_ecdsa_signature_in_der_form_is_rejected() {
             jwk.kid
         )
     );
+}
+
+#[test]
+fn a_kid_naming_another_published_key_is_rejected() {
+    // Key B signs, but the header names key A; both are in the JWKS. A
+    // verifier that tried every key, or trusted the signer it found,
+    // would accept a token that B's holder passes off as A's.
+    let issuer = Issuer::new();
+    let other = Issuer::new();
+    let both = [issuer.signer.jwk().clone(), other.signer.jwk().clone()];
+    issuer.ws.write("jwks.json", &jwk::jwks(&both).to_string());
+
+    let token = other.sign(&issuer.header(), &issuer.claims());
+    assert_eq!(
+        issuer.rejects(&token),
+        format!(
+            "covenant: token rejected: the signature does not verify with key {}",
+            issuer.kid()
+        )
+    );
+    // The same token naming its real signer verifies: the JWKS is sound,
+    // only the kid was false.
+    let honest = other.sign(&other.header(), &issuer.claims());
+    issuer.verify(&honest).ok();
+}
+
+/// The order n of the base point of P-256 and P-384 (SEC 2, sections
+/// 2.4.2 and 2.5.1), big-endian.
+const P256_ORDER: &str = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551";
+const P384_ORDER: &str = "ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf\
+                          581a0db248b0a77aecec196accc52973";
+
+#[test]
+fn ecdsa_signatures_with_r_or_s_zero_or_equal_to_the_group_order_are_rejected() {
+    // ECDSA requires 0 < r, s < n (SEC 1, section 4.1.4, step 1). A
+    // verifier that skips the check can be fooled: with r = s = 0 some
+    // implementations accept any message for any key (CVE-2022-21449).
+    for (alg, order) in [
+        (Algorithm::ES256, P256_ORDER),
+        (Algorithm::ES384, P384_ORDER),
+    ] {
+        let issuer = Issuer::with_alg(alg);
+        let token = issuer.sign(&issuer.header(), &issuer.claims());
+        issuer.verify(&token).ok();
+
+        let (input, signature) = token.rsplit_once('.').unwrap();
+        let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        let half = signature.len() / 2;
+        let (r, s) = signature.split_at(half);
+        let zero = vec![0; half];
+        let n = hex::decode(order).unwrap();
+        assert_eq!(n.len(), half);
+        let cases = [
+            ("r = 0", [&zero[..], s]),
+            ("s = 0", [r, &zero[..]]),
+            ("r = s = 0", [&zero[..], &zero[..]]),
+            ("r = n", [&n[..], s]),
+            ("s = n", [r, &n[..]]),
+            ("r = s = n", [&n[..], &n[..]]),
+        ];
+        for (what, [r, s]) in cases {
+            let forged = format!("{input}.{}", URL_SAFE_NO_PAD.encode([r, s].concat()));
+            assert_eq!(
+                issuer.rejects(&forged),
+                format!(
+                    "covenant: token rejected: the signature does not verify with key {}",
+                    issuer.kid()
+                ),
+                "{alg} with {what}"
+            );
+        }
+    }
 }
 
 /// A workspace whose clock is `now`, with a store and an ES256 key.

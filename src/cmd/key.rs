@@ -1,11 +1,21 @@
-//! `covenant key`: generate and list signing keys.
+//! `covenant key`: generate, list, rotate, retire, revoke, destroy,
+//! rewrap and export signing keys. docs/lifecycle.md describes the life
+//! these commands move a key through.
+
+mod destroy;
+mod export;
+mod retire;
+mod rewrap;
+mod rotate;
 
 use std::path::PathBuf;
 
+use jiff::Timestamp;
 use serde_json::json;
 
 use crate::algorithm::Algorithm;
 use crate::cmd::{Context, print_json, show_time};
+use crate::custody;
 use crate::error::{Error, Result};
 use crate::jwk::Jwk;
 use crate::key::{self, Custody, DEFAULT_RSA_BITS};
@@ -15,10 +25,24 @@ use crate::store::{Access, Store};
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Generate a signing key. The first key becomes the signer.
+    /// Generate a signing key. It signs at once when no key signs;
+    /// otherwise, or with --next, it is published to wait for `key rotate`.
     Generate(GenerateArgs),
     /// List the signing keys with their state and windows.
     List(ListArgs),
+    /// Make the next key the signer and retire the current one.
+    Rotate(rotate::Args),
+    /// Stop a key signing now; it stays published while its tokens live.
+    Retire(retire::RetireArgs),
+    /// Revoke a compromised key: it leaves the JWKS at once and every token
+    /// it signed is revoked.
+    Revoke(retire::RevokeArgs),
+    /// Erase a key's private half; the ledger keeps its public half.
+    Destroy(destroy::Args),
+    /// Change who can unlock a key: a new passphrase, or age recipients.
+    Rewrap(rewrap::Args),
+    /// Print a key's public half as a JWK or a PEM SubjectPublicKeyInfo.
+    Export(export::Args),
 }
 
 #[derive(Debug, clap::Args)]
@@ -35,6 +59,14 @@ pub struct GenerateArgs {
     /// terminal.
     #[arg(long, value_name = "PATH")]
     passphrase_file: Option<PathBuf>,
+
+    /// Publish the key to sign next without activating it, even when no
+    /// key signs now, so that gateways cache it before `covenant key
+    /// rotate` (docs/lifecycle.md recommends doing this 30 days ahead).
+    /// Without --next, the key signs at once when no key signs; otherwise
+    /// it waits for the rotation too.
+    #[arg(long)]
+    next: bool,
 
     /// Print the result as JSON.
     #[arg(long)]
@@ -56,82 +88,32 @@ pub fn run(ctx: &Context, command: Command) -> Result<()> {
     match command {
         Command::Generate(args) => generate(ctx, args),
         Command::List(args) => list(ctx, args),
+        Command::Rotate(args) => rotate::run(ctx, args),
+        Command::Retire(args) => retire::retire(ctx, args),
+        Command::Revoke(args) => retire::revoke(ctx, args),
+        Command::Destroy(args) => destroy::run(ctx, args),
+        Command::Rewrap(args) => rewrap::run(ctx, args),
+        Command::Export(args) => export::run(ctx, args),
     }
 }
 
 fn generate(ctx: &Context, args: GenerateArgs) -> Result<()> {
-    let bits = match (args.alg.is_rsa(), args.bits) {
-        (true, bits) => bits.unwrap_or(DEFAULT_RSA_BITS),
-        (false, None) => 0,
-        (false, Some(_)) => {
-            return Err(Error::Usage(format!(
-                "--bits applies to RSA keys only, not {}",
-                args.alg
-            )));
-        }
-    };
-    if args.alg.is_rsa() && !key::RSA_BITS.contains(&bits) {
-        return Err(Error::Usage(format!(
-            "--bits must be 2048, 3072 or 4096 (RSA under 2048 bits is refused), not {bits}"
-        )));
-    }
+    let bits = rsa_bits(args.alg, args.bits)?;
     let mut store = Store::open(&ctx.store, Access::Write)?;
-    if !store.policy.algorithms.contains(&args.alg) {
-        let allowed: Vec<_> = store.policy.algorithms.iter().map(|a| a.name()).collect();
-        return Err(Error::Usage(format!(
-            "the policy does not allow {} keys; it allows {}",
-            args.alg,
-            allowed.join(", ")
-        )));
-    }
+    check_alg_allowed(&store, args.alg)?;
+    // With a signer in place, a new key always waits for `key rotate`:
+    // two keys never sign at once.
+    let activate = !args.next && store.state.active_key(ctx.now).is_none();
     let source = PassphraseSource::from_option(args.passphrase_file);
     source.check_available()?;
-    let passphrase = source.new_secret(&format!("the new {} key", args.alg))?;
 
-    if args.alg.is_rsa() {
-        eprintln!("covenant: generating a {bits}-bit RSA key; this can take a while");
-    }
-    let pkcs8 = key::generate(args.alg, bits).map_err(Error::Usage)?;
-    let jwk = Jwk::new(
-        key::public_key(args.alg, &pkcs8).map_err(Error::Usage)?,
-        args.alg,
-    );
-    let sealed = key::seal(&pkcs8, Custody::Passphrase(passphrase)).map_err(Error::Usage)?;
-    drop(pkcs8);
-    store.write_key(&jwk.kid, &sealed)?;
-
-    let mut entries = vec![Entry {
-        actor: ctx.actor.clone(),
-        event: Event::KeyGenerated {
-            kid: jwk.kid.clone(),
-            alg: args.alg,
-            jwk: jwk.to_json(),
-            custody: "passphrase".into(),
-        },
-    }];
-    let activate = store.state.active_key(ctx.now).is_none();
+    let (jwk, generated) = new_key(ctx, &store, args.alg, bits, &source)?;
+    let mut entries = vec![generated];
     let mut signs_until = None;
     if activate {
-        let until = store
-            .policy
-            .key_signing_period
-            .after(ctx.now)
-            .ok_or_else(|| Error::Usage("the key signing period runs past the year 9999".into()))?;
-        let publish_limit = store
-            .policy
-            .key_max_lifetime
-            .as_ref()
-            .and_then(|p| p.after(ctx.now))
-            .map(|t| t.as_second());
+        let (entry, until) = activation(ctx, &store, &jwk.kid)?;
+        entries.push(entry);
         signs_until = Some(until);
-        entries.push(Entry {
-            actor: ctx.actor.clone(),
-            event: Event::KeyActivated {
-                kid: jwk.kid.clone(),
-                signs_until: until.as_second(),
-                publish_limit,
-            },
-        });
     }
     store.record(ctx.now, entries)?;
 
@@ -139,7 +121,7 @@ fn generate(ctx: &Context, args: GenerateArgs) -> Result<()> {
         print_json(&json!({
             "kid": jwk.kid,
             "alg": args.alg.name(),
-            "state": if activate { "active" } else { "next" },
+            "state": if signs_until.is_some() { "active" } else { "next" },
             "signs_until": signs_until.map(show_time),
             "file": store.key_path(&jwk.kid),
         }));
@@ -151,13 +133,107 @@ fn generate(ctx: &Context, args: GenerateArgs) -> Result<()> {
                 show_time(until)
             ),
             None => eprintln!(
-                "covenant: generated {} key; it is published and waits to sign",
+                "covenant: generated {} key; it is published and waits for \
+                 `covenant key rotate`; republish the JWKS now",
                 args.alg
             ),
         }
         println!("{}", jwk.kid);
     }
     Ok(())
+}
+
+/// The RSA modulus size to generate, checked; 0 for other algorithms.
+fn rsa_bits(alg: Algorithm, bits: Option<usize>) -> Result<usize> {
+    let bits = match (alg.is_rsa(), bits) {
+        (true, bits) => bits.unwrap_or(DEFAULT_RSA_BITS),
+        (false, None) => 0,
+        (false, Some(_)) => {
+            return Err(Error::Usage(format!(
+                "--bits applies to RSA keys only, not {alg}"
+            )));
+        }
+    };
+    if alg.is_rsa() && !key::RSA_BITS.contains(&bits) {
+        return Err(Error::Usage(format!(
+            "--bits must be 2048, 3072 or 4096 (RSA under 2048 bits is refused), not {bits}"
+        )));
+    }
+    Ok(bits)
+}
+
+fn check_alg_allowed(store: &Store, alg: Algorithm) -> Result<()> {
+    if store.policy.algorithms.contains(&alg) {
+        return Ok(());
+    }
+    let allowed: Vec<_> = store.policy.algorithms.iter().map(|a| a.name()).collect();
+    Err(Error::Usage(format!(
+        "the policy does not allow {alg} keys; it allows {}",
+        allowed.join(", ")
+    )))
+}
+
+/// Generates a key, seals it under a new passphrase and writes its file.
+/// Returns its JWK and the ledger entry that records it.
+fn new_key(
+    ctx: &Context,
+    store: &Store,
+    alg: Algorithm,
+    bits: usize,
+    source: &PassphraseSource,
+) -> Result<(Jwk, Entry)> {
+    let passphrase = source.new_secret(&format!("the new {alg} key"))?;
+    if alg.is_rsa() {
+        eprintln!("covenant: generating a {bits}-bit RSA key; this can take a while");
+    }
+    let pkcs8 = key::generate(alg, bits).map_err(Error::Usage)?;
+    let jwk = Jwk::new(key::public_key(alg, &pkcs8).map_err(Error::Usage)?, alg);
+    let sealed = key::seal(&pkcs8, Custody::Passphrase(passphrase)).map_err(Error::Usage)?;
+    drop(pkcs8);
+    store.write_key(&jwk.kid, &sealed)?;
+    let entry = Entry {
+        actor: ctx.actor.clone(),
+        event: Event::KeyGenerated {
+            kid: jwk.kid.clone(),
+            alg,
+            jwk: jwk.to_json(),
+            custody: custody::PASSPHRASE.into(),
+        },
+    };
+    Ok((jwk, entry))
+}
+
+/// The ledger entry that makes `kid` the signer from now, and when its
+/// signing window closes: after the policy's signing period, or at its
+/// latest publication date if the policy's key lifetime ends sooner.
+fn activation(ctx: &Context, store: &Store, kid: &str) -> Result<(Entry, Timestamp)> {
+    let period_end = store
+        .policy
+        .key_signing_period
+        .after(ctx.now)
+        .ok_or_else(|| Error::Usage("the key signing period runs past the year 9999".into()))?;
+    let publish_limit = store
+        .policy
+        .key_max_lifetime
+        .as_ref()
+        .and_then(|p| p.after(ctx.now));
+    let until = publish_limit.map_or(period_end, |l| l.min(period_end));
+    let entry = Entry {
+        actor: ctx.actor.clone(),
+        event: Event::KeyActivated {
+            kid: kid.to_string(),
+            signs_until: until.as_second(),
+            publish_limit: publish_limit.map(|t| t.as_second()),
+        },
+    };
+    Ok((entry, until))
+}
+
+/// The key `kid` names, or an error that says how to list the keys.
+fn find<'a>(store: &'a Store, kid: &str) -> Result<&'a crate::state::Key> {
+    store.state.key(kid).ok_or_else(|| Error::KeyNotFound {
+        kid: kid.to_string(),
+    })
 }
 
 fn list(ctx: &Context, args: ListArgs) -> Result<()> {
@@ -174,9 +250,14 @@ fn list(ctx: &Context, args: ListArgs) -> Result<()> {
                     "state": k.state(ctx.now, leeway).name(),
                     "created": show_time(k.created),
                     "signs_from": k.activated.map(show_time),
-                    "signs_until": k.signs_until.map(show_time),
+                    "signs_until": k.signing_ends().map(show_time),
                     "tokens": k.tokens,
                     "published_until": k.activated.map(|_| show_time(k.published_until(leeway))),
+                    "custody": k.custody,
+                    "recipients": k.recipients,
+                    "retired": k.retired.as_ref().map(|c| show_time(c.time)),
+                    "revoked": k.revoked.as_ref().map(|c| show_time(c.time)),
+                    "destroyed": k.destroyed.as_ref().map(|c| show_time(c.time)),
                 })
             })
             .collect();
@@ -188,18 +269,18 @@ fn list(ctx: &Context, args: ListArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{:<43}  {:<5}  {:<7}  {:<20}  {:<20}  {:<20}  TOKENS",
+        "{:<43}  {:<5}  {:<9}  {:<20}  {:<20}  {:<20}  TOKENS",
         "KID", "ALG", "STATE", "CREATED", "SIGNS FROM", "SIGNS UNTIL"
     );
     for k in keys {
         println!(
-            "{:<43}  {:<5}  {:<7}  {:<20}  {:<20}  {:<20}  {}",
+            "{:<43}  {:<5}  {:<9}  {:<20}  {:<20}  {:<20}  {}",
             k.kid(),
             k.alg().name(),
             k.state(ctx.now, leeway).name(),
             show_time(k.created),
             k.activated.map_or("-".into(), show_time),
-            k.signs_until.map_or("-".into(), show_time),
+            k.signing_ends().map_or("-".into(), show_time),
             k.tokens,
         );
     }

@@ -87,6 +87,12 @@ fn kind(event: &Event) -> &'static str {
         Event::TokenMinted { .. } => "token.minted",
         Event::PolicyChanged { .. } => "policy.changed",
         Event::ManifestExported { .. } => "manifest.exported",
+        Event::KeyRetired { .. } => "key.retired",
+        Event::KeyRevoked { .. } => "key.revoked",
+        Event::KeyDestroyed { .. } => "key.destroyed",
+        Event::KeyRewrapped { .. } => "key.rewrapped",
+        Event::TokenRevoked { .. } => "token.revoked",
+        Event::RevocationsExported { .. } => "revocations.exported",
         Event::CeremonyCompleted { .. } => "ceremony.completed",
         Event::CeremonyAbandoned { .. } => "ceremony.abandoned",
     }
@@ -96,7 +102,11 @@ fn kid(event: &Event) -> Option<&str> {
     match event {
         Event::KeyGenerated { kid, .. }
         | Event::KeyActivated { kid, .. }
-        | Event::TokenMinted { kid, .. } => Some(kid),
+        | Event::TokenMinted { kid, .. }
+        | Event::KeyRetired { kid, .. }
+        | Event::KeyRevoked { kid, .. }
+        | Event::KeyDestroyed { kid, .. }
+        | Event::KeyRewrapped { kid, .. } => Some(kid),
         _ => None,
     }
 }
@@ -130,6 +140,34 @@ fn summary(event: &Event) -> String {
         Event::ManifestExported {
             records, sha256, ..
         } => format!("{records} records, sha256 {sha256}"),
+        Event::KeyRetired { kid, reason } => format!("{kid} retired: {reason}"),
+        Event::KeyRevoked { kid, reason } => format!("{kid} revoked: {reason}"),
+        Event::KeyDestroyed {
+            kid,
+            reason,
+            forced,
+        } => {
+            let forced = if *forced { " (forced)" } else { "" };
+            format!("{kid} destroyed{forced}: {reason}")
+        }
+        Event::KeyRewrapped {
+            kid,
+            custody,
+            recipients,
+            ..
+        } => format!(
+            "{kid} rewrapped to {custody} ({} recipients)",
+            recipients.len()
+        ),
+        Event::TokenRevoked { jti, reason } => format!("{jti} revoked: {reason}"),
+        Event::RevocationsExported {
+            keys,
+            tokens,
+            sha256,
+            ..
+        } => {
+            format!("{tokens} tokens and {keys} keys, sha256 {sha256}")
+        }
         Event::CeremonyCompleted {
             name,
             transcript_sha256,

@@ -1,4 +1,4 @@
-//! `covenant mint`: a partner token from a contract file.
+//! `covenant mint`: partner tokens from contract files.
 //!
 //! Every check runs before the key is unlocked: the contract against the
 //! policy, the signing key's window, the output path. Only then is the
@@ -6,90 +6,101 @@
 //! key, its digest appended to the ledger, and the token handed out. The
 //! ledger is written before the token, so a token that exists is always
 //! on record.
+//!
+//! One contract file gives one token on stdout or in `--out FILE`. Many
+//! contracts, or a folder of them, with `--out-dir DIR` are a batch; see
+//! [`batch`].
+
+mod batch;
 
 use std::path::{Path, PathBuf};
 
+use jiff::Timestamp;
 use ring::rand::SystemRandom;
 use serde_json::json;
 
 use crate::cmd::{Context, print_json, show_time};
 use crate::contract::Contract;
+use crate::custody::Unlock;
 use crate::error::{Error, Result};
 use crate::file::{self, Overwrite};
+use crate::key::SigningKey;
 use crate::ledger::{Entry, Event};
-use crate::passphrase::PassphraseSource;
+use crate::state::Key;
 use crate::store::{Access, Store};
-use crate::token;
+use crate::token::{self, Minted};
 use crate::verify::{self, Expectations};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The contract file (TOML; see docs/contracts.md).
-    #[arg(value_name = "CONTRACT")]
-    contract: PathBuf,
+    /// The contract files (TOML; see docs/contracts.md). A folder stands
+    /// for every `*.toml` file directly in it. More than one contract needs
+    /// --out-dir.
+    #[arg(value_name = "CONTRACT", required = true)]
+    contracts: Vec<PathBuf>,
 
     /// Write the token to this new file (mode 0600) instead of stdout.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "out_dir")]
     out: Option<PathBuf>,
+
+    /// Write each token to DIR/NAME.jwt (mode 0600), NAME being the
+    /// contract file's name without `.toml`. The folder is created if
+    /// missing; no existing file is ever replaced.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+
+    /// With --out-dir: mint the contracts that pass and report the others,
+    /// instead of minting none when one is refused.
+    #[arg(long, requires = "out_dir")]
+    keep_going: bool,
 
     /// Read the signing key's passphrase from this file instead of the
     /// terminal.
     #[arg(long, value_name = "PATH")]
     passphrase_file: Option<PathBuf>,
 
-    /// Print a JSON summary (with the token) instead of the bare token.
+    /// Unlock the signing key with this age identity file, when the key is
+    /// sealed to age X25519 recipients (see `covenant key rewrap`).
+    #[arg(long, value_name = "FILE", conflicts_with = "passphrase_file")]
+    identity: Option<PathBuf>,
+
+    /// Print a JSON summary (with the token) instead of the bare token;
+    /// for a batch, one document describing every token and refusal.
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
-    let mut store = Store::open(&ctx.store, Access::Write)?;
-    let bytes = std::fs::read(&args.contract).map_err(|e| Error::io("read", &args.contract, e))?;
-    let contract = Contract::check(&args.contract, &bytes, &store.policy, ctx.now)?;
+    if args.out_dir.is_some() {
+        return batch::run(ctx, args);
+    }
+    let single = match args.contracts.as_slice() {
+        [one] if !one.is_dir() => one.clone(),
+        _ => {
+            return Err(Error::Usage(
+                "minting several contracts, or a folder of them, needs --out-dir DIR: \
+                 each token is written to its own file there"
+                    .into(),
+            ));
+        }
+    };
+    run_single(ctx, &args, &single)
+}
 
-    let key =
-        store
-            .state
-            .active_key(ctx.now)
-            .ok_or_else(|| match store.state.last_activated() {
-                Some(k) => Error::KeyUnusable {
-                    kid: k.kid().to_string(),
-                    reason: format!(
-                        "its signing period ended on {}; rotate to a new key before minting",
-                        k.signs_until.map_or("-".into(), show_time)
-                    ),
-                },
-                None => Error::NoActiveKey,
-            })?;
-    if !store.policy.algorithms.contains(&key.alg()) {
-        return Err(Error::KeyUnusable {
-            kid: key.kid().to_string(),
-            reason: format!(
-                "the policy no longer allows {}; rotate to an allowed algorithm",
-                key.alg()
-            ),
-        });
-    }
-    if let Some(limit) = key.publish_limit
-        && contract.exp > limit
-    {
-        return Err(Error::KeyUnusable {
-            kid: key.kid().to_string(),
-            reason: format!(
-                "the token would expire on {} but the key may stay published only until {}; \
-                 a verifier would drop the key first. Shorten the contract or rotate",
-                show_time(contract.exp),
-                show_time(limit)
-            ),
-        });
-    }
+fn run_single(ctx: &Context, args: &Args, path: &Path) -> Result<()> {
+    let mut store = Store::open(&ctx.store, Access::Write)?;
+    let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+    let contract = Contract::check(path, &bytes, &store.policy, ctx.now)?;
+
+    let key = signing_key(&store, ctx.now)?;
+    check_publish_limit(key, &contract)?;
     if let Some(out) = &args.out {
         refuse_existing(out)?;
     }
     let kid = key.kid().to_string();
-    let source = PassphraseSource::from_option(args.passphrase_file);
-    source.check_available()?;
-    let signer = store.unlock(&kid, &source)?;
+    let unlock = Unlock::from_options(args.passphrase_file.clone(), args.identity.clone());
+    unlock.check_for(&kid, &store.current_custody(&kid)?)?;
+    let signer = store.unlock(&kid, &unlock)?;
 
     let jti = token::new_jti(&SystemRandom::new());
     let minted =
@@ -99,39 +110,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
                 reason,
             }
         })?;
-    // Check the token as a gateway would before it leaves this machine.
-    let expect = Expectations {
-        audience: Some(contract.audience.clone()),
-        issuer: Some(store.policy.issuer.clone()),
-        leeway_seconds: store.policy.leeway_seconds,
-        now: contract.nbf.max(ctx.now),
-    };
-    verify::verify(&minted.token, std::slice::from_ref(signer.jwk()), &expect).map_err(
-        |reason| Error::KeyUnusable {
-            kid: kid.clone(),
-            reason: format!("self-check failed: {reason}"),
-        },
-    )?;
+    self_check(&store, &signer, &contract, &minted, ctx.now)?;
 
-    store.record(
-        ctx.now,
-        vec![Entry {
-            actor: ctx.actor.clone(),
-            event: Event::TokenMinted {
-                jti: minted.jti.clone(),
-                kid: kid.clone(),
-                sub: contract.partner.clone(),
-                aud: contract.audience.clone(),
-                scope: contract.scopes.join(" "),
-                iat: minted.iat.as_second(),
-                nbf: contract.nbf.as_second(),
-                exp: contract.exp.as_second(),
-                contract_id: contract.id.clone(),
-                contract_sha256: contract.sha256.clone(),
-                token_sha256: minted.sha256.clone(),
-            },
-        }],
-    )?;
+    store.record(ctx.now, vec![entry(ctx, &kid, &contract, &minted)])?;
 
     for warning in &contract.warnings {
         eprintln!("covenant: warning: {}: {warning}", contract.path.display());
@@ -172,6 +153,114 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The key that signs now: the active one, if the policy still allows its
+/// algorithm.
+fn signing_key(store: &Store, now: Timestamp) -> Result<&Key> {
+    let key = store
+        .state
+        .active_key(now)
+        .ok_or_else(|| no_signer(store, now))?;
+    if !store.policy.algorithms.contains(&key.alg()) {
+        return Err(Error::KeyUnusable {
+            kid: key.kid().to_string(),
+            reason: format!(
+                "the policy no longer allows {}; rotate to an allowed algorithm",
+                key.alg()
+            ),
+        });
+    }
+    Ok(key)
+}
+
+/// Refuses a contract whose token would outlive the key's publication:
+/// gateways would drop the key while the token is still meant to work.
+fn check_publish_limit(key: &Key, contract: &Contract) -> Result<()> {
+    if let Some(limit) = key.publish_limit
+        && contract.exp > limit
+    {
+        return Err(Error::KeyUnusable {
+            kid: key.kid().to_string(),
+            reason: format!(
+                "the token would expire on {} but the key may stay published only until {}; \
+                 a verifier would drop the key first. Shorten the contract or rotate",
+                show_time(contract.exp),
+                show_time(limit)
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Checks a token as a gateway would, before it leaves this machine.
+fn self_check(
+    store: &Store,
+    signer: &SigningKey,
+    contract: &Contract,
+    minted: &Minted,
+    now: Timestamp,
+) -> Result<()> {
+    let expect = Expectations {
+        audience: Some(contract.audience.clone()),
+        issuer: Some(store.policy.issuer.clone()),
+        leeway_seconds: store.policy.leeway_seconds,
+        now: contract.nbf.max(now),
+    };
+    verify::verify(&minted.token, std::slice::from_ref(signer.jwk()), &expect)
+        .map(drop)
+        .map_err(|reason| Error::KeyUnusable {
+            kid: signer.jwk().kid.clone(),
+            reason: format!("self-check failed: {reason}"),
+        })
+}
+
+/// The ledger record of a minted token.
+fn entry(ctx: &Context, kid: &str, contract: &Contract, minted: &Minted) -> Entry {
+    Entry {
+        actor: ctx.actor.clone(),
+        event: Event::TokenMinted {
+            jti: minted.jti.clone(),
+            kid: kid.to_string(),
+            sub: contract.partner.clone(),
+            aud: contract.audience.clone(),
+            scope: contract.scopes.join(" "),
+            iat: minted.iat.as_second(),
+            nbf: contract.nbf.as_second(),
+            exp: contract.exp.as_second(),
+            contract_id: contract.id.clone(),
+            contract_sha256: contract.sha256.clone(),
+            token_sha256: minted.sha256.clone(),
+        },
+    }
+}
+
+/// Why nothing can sign now, and what to do about it.
+fn no_signer(store: &Store, now: Timestamp) -> Error {
+    let Some(k) = store.state.last_activated() else {
+        return Error::NoActiveKey;
+    };
+    let reason = if let Some(c) = &k.revoked {
+        format!(
+            "it was revoked at {} ({}); run `covenant key rotate` to make a new signer",
+            show_time(c.time),
+            c.reason
+        )
+    } else if let Some(c) = k.retired.as_ref().filter(|c| c.time <= now) {
+        format!(
+            "it was retired at {}; run `covenant key rotate` to make a new signer",
+            show_time(c.time)
+        )
+    } else {
+        format!(
+            "its signing period ended at {}; run `covenant key rotate` before minting",
+            k.signs_until.map_or("-".into(), show_time)
+        )
+    };
+    Error::KeyUnusable {
+        kid: k.kid().to_string(),
+        reason,
+    }
 }
 
 fn refuse_existing(path: &Path) -> Result<()> {

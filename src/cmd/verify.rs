@@ -1,4 +1,9 @@
 //! `covenant verify`: check a token as a partner's gateway would.
+//!
+//! A JWKS says which keys may sign, not which tokens were revoked. When the
+//! store is readable, its ledger also supplies the revocations: a token
+//! whose `jti` or key was revoked is rejected even if the JWKS given with
+//! --jwks still holds the key.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -12,12 +17,20 @@ use crate::error::{Error, Result};
 use crate::jwk::{self, Jwk};
 use crate::period::Period;
 use crate::store::{Access, Store};
-use crate::verify::{self, Expectations};
+use crate::verify::{self, Expectations, VerifiedToken};
 
 /// Leeway when neither --leeway nor a store's policy gives one.
 const DEFAULT_LEEWAY_SECONDS: i64 = 60;
 
+// The help's closing paragraph says what a readable store adds, since a
+// JWKS alone cannot tell a revoked token from a valid one.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Revocations: with a readable store (--store or COVENANT_STORE), a token \
+    whose jti was revoked (`covenant revoke`) or whose key was revoked (`covenant key revoke`) \
+    is rejected, even with --jwks. With --jwks and no store, revocations are not known and \
+    are not checked."
+)]
 pub struct Args {
     /// The token: the compact JWS itself, @FILE to read it from a file, or
     /// `-` to read it from stdin. Prefer @FILE or `-`: a token in argv is
@@ -49,8 +62,10 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let token = read_token(&args.token)?;
-    let store = if args.jwks.is_none() || args.issuer.is_none() || args.leeway.is_none() {
-        Store::open(&ctx.store, Access::Read).ok()
+    // A store that exists must open: skipping its revocations because its
+    // ledger is damaged would accept tokens it revoked.
+    let store = if ctx.store.is_dir() {
+        Some(Store::open(&ctx.store, Access::Read)?)
     } else {
         None
     };
@@ -94,7 +109,12 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         now: ctx.now,
     };
 
-    match verify::verify(&token, &keys, &expect) {
+    let outcome = verify::verify(&token, &keys, &expect);
+    let outcome = match &store {
+        Some(store) => check_revocations(store, &token, outcome),
+        None => outcome,
+    };
+    match outcome {
         Ok(verified) => {
             if args.json {
                 print_json(&json!({
@@ -122,6 +142,51 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             Err(Error::TokenRejected(reason))
         }
     }
+}
+
+/// Rejects a token that the store's ledger revoked, by its key or by its
+/// `jti`. A token that failed for another reason but names a revoked key is
+/// reported as revoked, since that is what the officer needs to know.
+fn check_revocations(
+    store: &Store,
+    token: &str,
+    outcome: std::result::Result<VerifiedToken, String>,
+) -> std::result::Result<VerifiedToken, String> {
+    let kid = match &outcome {
+        Ok(v) => Some(v.kid.clone()),
+        Err(_) => verify::unverified_kid(token),
+    };
+    if let Some(c) = kid.and_then(|k| store.state.key(&k)?.revoked.clone()) {
+        return Err(format!(
+            "its key was revoked at {} ({}); every token it signed is revoked",
+            show_time(c.time),
+            c.reason
+        ));
+    }
+    let jti = match &outcome {
+        Ok(v) => v
+            .claims
+            .get("jti")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        Err(_) => verify::unverified_jti(token),
+    };
+    let Some((jti, c)) =
+        jti.and_then(|j| Some((j.clone(), store.state.token(&j)?.revoked.clone()?)))
+    else {
+        return outcome;
+    };
+    let revoked = format!(
+        "the token (jti {jti}) was revoked at {}: {}",
+        show_time(c.time),
+        c.reason
+    );
+    // A token that also fails on its own merits says both: its jti is not
+    // authenticated then, so the revocation is not the whole story.
+    Err(match outcome {
+        Ok(_) => revoked,
+        Err(reason) => format!("{reason}; and {revoked}"),
+    })
 }
 
 /// Reads the token argument: inline, `@FILE`, or `-` for stdin.

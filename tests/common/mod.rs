@@ -249,6 +249,13 @@ impl Invocation<'_> {
         self
     }
 
+    /// Starts the binary without waiting for it, for tests that interrupt
+    /// it or run two at once.
+    pub fn spawn(mut self) -> std::process::Child {
+        self.command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        self.command.spawn().expect("covenant starts")
+    }
+
     pub fn run(mut self) -> Run {
         if let Some(mask) = self.umask {
             let script = format!("umask {mask:03o}; exec \"$0\" \"$@\"");

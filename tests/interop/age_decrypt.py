@@ -61,4 +61,5 @@ def main():
     sys.exit(code)
 
 
-main()
+if __name__ == "__main__":  # age_encrypt.py imports the prompt helpers
+    main()

@@ -1,0 +1,409 @@
+//! How fast covenant mints a batch, each figure against a reference
+//! measured in the same run on the same machine:
+//!
+//! - the batch path (`token::mint_batch`, in process, one thread) against
+//!   ring signing the same signing inputs with the same key: the floor;
+//! - the same batch minted by PyJWT with `cryptography` in one Python
+//!   process (benches/pyjwt_batch.py);
+//! - the batch on every core against one core;
+//! - one `covenant verify` process against one `openssl dgst -verify`
+//!   process;
+//! - the peak memory of a whole `covenant mint --out-dir` process for two
+//!   batch sizes, to show what each extra contract costs.
+//!
+//! COVENANT_BENCH_TOKENS sets the batch size (default 10,000). Fixtures
+//! live under target/bench-data/batch and are rebuilt every run. Run
+//! through benches/run.sh.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use age::secrecy::SecretString;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use covenant::algorithm::Algorithm;
+use covenant::contract::Contract;
+use covenant::jwk::Jwk;
+use covenant::key::{self, SigningKey};
+use covenant::ledger::{Entry, Event};
+use covenant::policy::Policy;
+use covenant::store::{Access, NewStore, Store};
+use covenant::token::{self, Minter};
+use jiff::Timestamp;
+use ring::rand::SystemRandom;
+use ring::signature;
+
+const PASSPHRASE: &str = "benchmark passphrase, not a secret";
+const ISSUER: &str = "https://issuer.example.com";
+const AUDIENCE: &str = "https://api.example.com/partners";
+/// The work factor the fixture's signing key is sealed with: low, so that
+/// the scrypt memory of unlocking does not hide the batch's own memory.
+const FIXTURE_SCRYPT_LOG_N: u8 = 10;
+
+fn main() {
+    let n: usize = std::env::var("COVENANT_BENCH_TOKENS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let dir = repo().join("target/bench-data/batch");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    covenant::provider::install();
+    let now = Timestamp::now();
+    let contracts = contracts(n, now);
+
+    println!("batch of {n} contracts, one core unless said otherwise");
+    for alg in [Algorithm::ES256, Algorithm::EdDSA] {
+        in_process(alg, &contracts, now, &dir);
+    }
+    processes(&dir, n);
+}
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn acme() -> String {
+    std::fs::read_to_string(repo().join("docs/examples/acme-logistics.toml")).unwrap()
+}
+
+fn contracts(n: usize, now: Timestamp) -> Vec<Contract> {
+    let policy_text = std::fs::read_to_string(repo().join("docs/examples/policy.toml")).unwrap();
+    let policy = Policy::parse(Path::new("covenant.toml"), &policy_text).unwrap();
+    let text = acme();
+    (0..n)
+        .map(|i| {
+            let body = text.replacen("ACME-2026-001", &format!("ACME-{i:06}"), 1);
+            Contract::check(Path::new("c.toml"), body.as_bytes(), &policy, now).unwrap()
+        })
+        .collect()
+}
+
+fn best_of(runs: usize, mut f: impl FnMut()) -> Duration {
+    (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .min()
+        .expect("at least one run")
+}
+
+fn micros(d: Duration, n: usize) -> f64 {
+    d.as_secs_f64() * 1e6 / n as f64
+}
+
+fn in_process(alg: Algorithm, contracts: &[Contract], now: Timestamp, dir: &Path) {
+    let n = contracts.len();
+    let pkcs8 = key::generate(alg, 0).unwrap();
+    let jwk = Jwk::new(key::public_key(alg, &pkcs8).unwrap(), alg);
+    let key = SigningKey::new(&jwk, &pkcs8).unwrap();
+    let minter = Minter::new(&key, ISSUER, now).unwrap();
+    let batch = |threads| token::mint_batch(&minter, contracts, threads, &|_| {}).unwrap();
+
+    let tokens = batch(1);
+    let inputs: Vec<&str> = tokens
+        .iter()
+        .map(|t| t.token.rsplit_once('.').unwrap().0)
+        .collect();
+    let one = best_of(3, || drop(black_box(batch(1))));
+    let two = best_of(3, || drop(black_box(batch(2))));
+    let floor = best_of(3, || ring_sign_all(alg, pkcs8.der(), &inputs));
+
+    let claims: Vec<serde_json::Value> = inputs
+        .iter()
+        .map(|i| {
+            let part = i.split_once('.').unwrap().1;
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+        })
+        .collect();
+    let python = pyjwt_per_token(alg, pkcs8.der(), &jwk.kid, &claims, dir);
+
+    let (cov, ring) = (micros(one, n), micros(floor, n));
+    println!("{alg}: covenant batch {cov:.1} µs/token, ring signing alone {ring:.1} µs/token");
+    println!(
+        "{alg}: covenant / ring = {:.2}x (target: within 1.2x)",
+        cov / ring
+    );
+    match python {
+        Some(py) => println!(
+            "{alg}: PyJWT + cryptography {:.1} µs/token; covenant is {:.1}x faster (target: 3x)",
+            py * 1e6,
+            py * 1e6 / cov
+        ),
+        None => println!("{alg}: PyJWT + cryptography: not measured (python3 or PyJWT missing)"),
+    }
+    println!(
+        "{alg}: two cores {:.1} µs/token; speed-up {:.2}x (target: 1.8x)",
+        micros(two, n),
+        one.as_secs_f64() / two.as_secs_f64()
+    );
+}
+
+/// ring signing each input with a key parsed once: the physical floor.
+fn ring_sign_all(alg: Algorithm, der: &[u8], inputs: &[&str]) {
+    let rng = SystemRandom::new();
+    match alg {
+        Algorithm::EdDSA => {
+            let pair = signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).unwrap();
+            for input in inputs {
+                black_box(pair.sign(input.as_bytes()));
+            }
+        }
+        _ => {
+            let pair = signature::EcdsaKeyPair::from_pkcs8(
+                &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                der,
+                &rng,
+            )
+            .unwrap();
+            for input in inputs {
+                black_box(pair.sign(&rng, input.as_bytes()).unwrap());
+            }
+        }
+    }
+}
+
+/// Seconds per token for PyJWT encoding the same claims with the same key.
+fn pyjwt_per_token(
+    alg: Algorithm,
+    der: &[u8],
+    kid: &str,
+    claims: &[serde_json::Value],
+    dir: &Path,
+) -> Option<f64> {
+    let key_file = dir.join(format!("{alg}.der"));
+    let claims_file = dir.join(format!("{alg}-claims.json"));
+    std::fs::write(&key_file, der).unwrap();
+    std::fs::write(&claims_file, serde_json::to_vec(claims).unwrap()).unwrap();
+    let out = Command::new("python3")
+        .arg(repo().join("benches/pyjwt_batch.py"))
+        .args([key_file.as_os_str(), alg.name().as_ref(), kid.as_ref()])
+        .arg(&claims_file)
+        .output()
+        .ok()?;
+    let _ = std::fs::remove_file(&key_file);
+    if !out.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+        return None;
+    }
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+/// A store with one ES256 key whose passphrase is in `passphrase`.
+fn fixture_store(dir: &Path, now: Timestamp) -> PathBuf {
+    let store_dir = dir.join("store");
+    let policy_text = std::fs::read_to_string(repo().join("docs/examples/policy.toml")).unwrap();
+    Store::create(NewStore {
+        dir: &store_dir,
+        policy_text,
+        root_passphrase: SecretString::from(PASSPHRASE),
+        actor: "bench",
+        now,
+    })
+    .unwrap();
+    let mut store = Store::open(&store_dir, Access::Write).unwrap();
+    let pkcs8 = key::generate(Algorithm::ES256, 0).unwrap();
+    let jwk = Jwk::new(
+        key::public_key(Algorithm::ES256, &pkcs8).unwrap(),
+        Algorithm::ES256,
+    );
+    store.write_key(&jwk.kid, &seal_cheaply(&pkcs8)).unwrap();
+    let entry = |event| Entry {
+        actor: "bench".into(),
+        event,
+    };
+    let until = now.as_second() + 300 * 86_400;
+    let events = vec![
+        entry(Event::KeyGenerated {
+            kid: jwk.kid.clone(),
+            alg: Algorithm::ES256,
+            jwk: jwk.to_json(),
+            custody: "passphrase".into(),
+        }),
+        entry(Event::KeyActivated {
+            kid: jwk.kid.clone(),
+            signs_until: until,
+            publish_limit: None,
+        }),
+    ];
+    store.record(now, events).unwrap();
+    let pass = dir.join("passphrase");
+    std::fs::write(&pass, PASSPHRASE).unwrap();
+    std::fs::set_permissions(&pass, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    store_dir
+}
+
+fn seal_cheaply(pkcs8: &key::Pkcs8) -> Vec<u8> {
+    use std::io::Write;
+    let mut recipient = age::scrypt::Recipient::new(SecretString::from(PASSPHRASE));
+    recipient.set_work_factor(FIXTURE_SCRYPT_LOG_N);
+    let encryptor =
+        age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+            .unwrap();
+    let mut out = Vec::new();
+    let mut writer = encryptor.wrap_output(&mut out).unwrap();
+    writer.write_all(pkcs8.der()).unwrap();
+    writer.finish().unwrap();
+    out
+}
+
+fn covenant(store: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_covenant"));
+    command
+        .env("COVENANT_STORE", store)
+        .env("COVENANT_ACTOR", "bench")
+        .stdout(Stdio::null());
+    command
+}
+
+fn processes(dir: &Path, n: usize) {
+    let pristine = fixture_store(dir, Timestamp::now());
+    let pass = dir.join("passphrase");
+    let token = dir.join("token.jwt");
+    let status = covenant(&pristine)
+        .arg("mint")
+        .arg(repo().join("docs/examples/acme-logistics.toml"))
+        .arg("--out")
+        .arg(&token)
+        .arg("--passphrase-file")
+        .arg(&pass)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    verify_processes(dir, &pristine, &token);
+
+    let small = (n / 10).max(1);
+    let mut rss = Vec::new();
+    for count in [small, n] {
+        let folder = dir.join(format!("contracts-{count}"));
+        std::fs::create_dir_all(&folder).unwrap();
+        let text = acme();
+        for i in 0..count {
+            let body = text.replacen("ACME-2026-001", &format!("ACME-{i:06}"), 1);
+            std::fs::write(folder.join(format!("c{i:06}.toml")), body).unwrap();
+        }
+        rss.push(mint_process(dir, &pristine, &folder, &pass, count));
+    }
+    let token_len = std::fs::metadata(&token).unwrap().len();
+    let (a, b) = (rss[0], rss[1]);
+    let per = (b as f64 - a as f64) * 1024.0 / (n - small) as f64;
+    println!(
+        "peak memory of covenant mint: {:.1} MiB for {small} contracts, {:.1} MiB for {n}: \
+         {per:.0} bytes per extra contract (a token file is {token_len} bytes)",
+        a as f64 / 1024.0,
+        b as f64 / 1024.0
+    );
+}
+
+/// Mints `folder` with a fresh copy of the store; returns the peak
+/// resident set in KiB and prints the wall time.
+fn mint_process(dir: &Path, pristine: &Path, folder: &Path, pass: &Path, count: usize) -> u64 {
+    let store = dir.join(format!("store-{count}"));
+    let out = dir.join(format!("tokens-{count}"));
+    let copied = Command::new("cp")
+        .arg("-a")
+        .arg(pristine)
+        .arg(&store)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let start = Instant::now();
+    let run = Command::new("/usr/bin/time")
+        .args([
+            "-f",
+            "%M",
+            env!("CARGO_BIN_EXE_covenant"),
+            "mint",
+            "--out-dir",
+        ])
+        .arg(&out)
+        .arg(folder)
+        .arg("--passphrase-file")
+        .arg(pass)
+        .env("COVENANT_STORE", &store)
+        .env("COVENANT_ACTOR", "bench")
+        .output()
+        .expect("/usr/bin/time runs; benches/run.sh installs it");
+    let elapsed = start.elapsed();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    println!(
+        "covenant mint process, {count} contracts: {:.2} s in all ({:.1} µs/token)",
+        elapsed.as_secs_f64(),
+        micros(elapsed, count)
+    );
+    stderr.lines().last().unwrap().trim().parse().unwrap()
+}
+
+fn verify_processes(dir: &Path, store: &Path, token: &Path) {
+    let jwks = dir.join("jwks.json");
+    let ok = covenant(store).arg("jwks").arg("--out").arg(&jwks).status();
+    assert!(ok.unwrap().success());
+    let token_arg = format!("@{}", token.display());
+    let cov = best_of(20, || {
+        let status = covenant(store)
+            .args(["verify", "--audience", AUDIENCE, "--issuer", ISSUER])
+            .args(["--leeway", "60s", "--jwks"])
+            .arg(&jwks)
+            .arg(&token_arg)
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    });
+
+    let text = std::fs::read_to_string(token).unwrap();
+    let data = dir.join("signing-input");
+    std::fs::write(&data, text.trim().rsplit_once('.').unwrap().0).unwrap();
+    let openssl = |args: &[&str]| {
+        let status = Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("openssl runs; benches/run.sh installs it");
+        assert!(status.success(), "openssl {args:?}");
+    };
+    openssl(&[
+        "ecparam",
+        "-name",
+        "prime256v1",
+        "-genkey",
+        "-noout",
+        "-out",
+        "ec.pem",
+    ]);
+    openssl(&["ec", "-in", "ec.pem", "-pubout", "-out", "pub.pem"]);
+    openssl(&[
+        "dgst",
+        "-sha256",
+        "-sign",
+        "ec.pem",
+        "-out",
+        "sig.der",
+        "signing-input",
+    ]);
+    let ssl = best_of(20, || {
+        openssl(&[
+            "dgst",
+            "-sha256",
+            "-verify",
+            "pub.pem",
+            "-signature",
+            "sig.der",
+            "signing-input",
+        ])
+    });
+    println!(
+        "one verify as a whole process: covenant {:.2} ms, openssl dgst {:.2} ms; ratio {:.2}x",
+        cov.as_secs_f64() * 1e3,
+        ssl.as_secs_f64() * 1e3,
+        cov.as_secs_f64() / ssl.as_secs_f64()
+    );
+}

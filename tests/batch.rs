@@ -1,0 +1,267 @@
+//! `covenant mint --out-dir`: many contracts in one run. A bad contract
+//! stops the whole batch with nothing written unless --keep-going is
+//! given, token files never collide or replace anything, and the ledger
+//! records every token in the order the contracts were given.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{AUDIENCE, DURING_ACME, Workspace, example, mode};
+use serde_json::Value;
+
+/// Writes `n` copies of the ACME Logistics example into `folder`, named
+/// c0000.toml, c0001.toml, ..., with contract ids ACME-0000, ACME-0001, ...
+fn contracts(ws: &Workspace, folder: &str, n: usize) -> PathBuf {
+    let text = std::fs::read_to_string(example("acme-logistics.toml")).unwrap();
+    let dir = ws.path(folder);
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..n {
+        let body = text.replacen("ACME-2026-001", &format!("ACME-{i:04}"), 1);
+        std::fs::write(dir.join(format!("c{i:04}.toml")), body).unwrap();
+    }
+    dir
+}
+
+/// The ledger's token.minted records, in ledger order.
+fn minted_records(ws: &Workspace) -> Vec<Value> {
+    std::fs::read_to_string(ws.store().join("ledger.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|r| r["event"]["kind"] == "token.minted")
+        .map(|r| r["event"]["payload"].clone())
+        .collect()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(ring::digest::digest(&ring::digest::SHA256, bytes))
+}
+
+fn token_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn one_bad_contract_stops_the_batch_and_leaves_store_and_output_untouched() {
+    let (ws, _) = Workspace::with_key("ES256");
+    let dir = contracts(&ws, "contracts", 5);
+    let bad = dir.join("c0003.toml");
+    let text = std::fs::read_to_string(&bad).unwrap();
+    std::fs::write(&bad, text.replace("\"invoices:read\"", "\"invoice:read\"")).unwrap();
+    let before = ws.snapshot();
+
+    let run = ws
+        .covenant(&["mint", "--out-dir", "tokens", "contracts"])
+        .passphrase()
+        .run();
+
+    assert_eq!(
+        run.fails(2),
+        "covenant: contracts/c0003.toml:12:29: [token] scopes: scope \"invoice:read\" is not \
+         in the policy (did you mean \"invoices:read\"?)"
+    );
+    assert_eq!(
+        run.stderr.lines().last().unwrap(),
+        "covenant: 1 of 5 contracts were refused (each is reported above); nothing was minted. \
+         Fix them, or pass --keep-going to mint the others"
+    );
+    assert!(run.stdout.is_empty());
+    assert!(
+        ws.snapshot() == before,
+        "a refused batch changed the workspace"
+    );
+    assert!(!ws.path("tokens").exists());
+}
+
+#[test]
+fn keep_going_mints_the_good_contracts_and_reports_the_bad_ones() {
+    let (ws, kid) = Workspace::with_key("EdDSA");
+    let dir = contracts(&ws, "contracts", 4);
+    let bad = dir.join("c0001.toml");
+    let text = std::fs::read_to_string(&bad).unwrap();
+    std::fs::write(&bad, text.replace("end = 2029-12-01", "end = 2032-12-01")).unwrap();
+
+    let run = ws
+        .covenant(&["mint", "--out-dir", "tokens", "--keep-going", "--json"])
+        .arg(&dir)
+        .passphrase()
+        .run();
+
+    run.fails(2);
+    let last = run.stderr.lines().last().unwrap();
+    assert!(
+        last.starts_with("covenant: 1 of 4 contracts were refused")
+            && last.ends_with("the other 3 tokens were minted into tokens"),
+        "{last}"
+    );
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["kid"], kid.as_str());
+    assert_eq!(doc["minted"].as_array().unwrap().len(), 3);
+    let refused = doc["refused"].as_array().unwrap();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(
+        refused[0]["contract"],
+        dir.join("c0001.toml").to_str().unwrap()
+    );
+    assert!(
+        refused[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("c0001.toml:8:7: [contract] end: the token would live from"),
+        "{}",
+        refused[0]["error"]
+    );
+    assert_eq!(
+        token_files(&ws.path("tokens")),
+        ["c0000.jwt", "c0002.jwt", "c0003.jwt"]
+    );
+    let ids: Vec<String> = minted_records(&ws)
+        .iter()
+        .map(|r| r["contract_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, ["ACME-0000", "ACME-0002", "ACME-0003"]);
+}
+
+#[test]
+fn a_token_file_that_exists_or_two_contracts_with_one_name_refuse_the_batch() {
+    let (ws, _) = Workspace::with_key("ES256");
+    contracts(&ws, "a", 2);
+    contracts(&ws, "b", 1);
+    std::fs::create_dir(ws.path("tokens")).unwrap();
+    ws.write("tokens/c0001.jwt", "an earlier token\n");
+    let before = ws.snapshot();
+
+    let taken = ws
+        .covenant(&["mint", "--out-dir", "tokens", "a"])
+        .passphrase()
+        .run();
+    assert_eq!(
+        taken.fails(2),
+        "covenant: nothing was minted, because token files would collide: a/c0001.toml would \
+         be written to tokens/c0001.jwt, which exists. covenant never replaces a token; rename \
+         the contract files or choose another --out-dir"
+    );
+    assert!(ws.snapshot() == before);
+
+    let shared = ws
+        .covenant(&["mint", "--out-dir", "fresh", "--keep-going", "a", "b"])
+        .passphrase()
+        .run();
+    assert!(
+        shared
+            .fails(2)
+            .contains("a/c0000.toml and b/c0000.toml would both be written to fresh/c0000.jwt"),
+        "{}",
+        shared.stderr
+    );
+    assert!(ws.snapshot() == before);
+}
+
+#[test]
+fn a_folder_of_many_contracts_gives_one_private_verified_token_each_in_ledger_order() {
+    let (mut ws, kid) = Workspace::with_key("ES256");
+    // More than token::PARALLEL_MIN, so that the batch is signed on every
+    // core and the order must survive the split.
+    let n = 150;
+    contracts(&ws, "contracts", n);
+
+    let run = ws
+        .covenant(&["mint", "--out-dir", "tokens", "contracts"])
+        .passphrase()
+        .run();
+    run.ok();
+    assert!(run.stdout.is_empty(), "tokens go to files only");
+    assert_eq!(
+        run.stderr,
+        format!("covenant: minted {n} tokens with key {kid} into tokens\n")
+    );
+    assert_eq!(mode(&ws.path("tokens")), 0o700);
+
+    let records = minted_records(&ws);
+    assert_eq!(records.len(), n);
+    for (i, record) in records.iter().enumerate() {
+        let path = ws.path(&format!("tokens/c{i:04}.jwt"));
+        assert_eq!(mode(&path), 0o600);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let token = text
+            .strip_suffix('\n')
+            .expect("a token file ends in a newline");
+        assert_eq!(record["contract_id"], format!("ACME-{i:04}"));
+        assert_eq!(record["token_sha256"], sha256_hex(token.as_bytes()));
+        assert_eq!(record["jti"], common::claims(token)["jti"]);
+        assert_eq!(
+            common::claims(token)["contract"]["id"],
+            format!("ACME-{i:04}")
+        );
+    }
+
+    ws.set_now(DURING_ACME);
+    for i in [0, n / 2, n - 1] {
+        let run = ws
+            .covenant(&["verify", "--audience", AUDIENCE])
+            .arg(format!("@tokens/c{i:04}.jwt"))
+            .run();
+        let claims: Value = serde_json::from_str(run.ok()).unwrap();
+        assert_eq!(claims["contract"]["id"], format!("ACME-{i:04}"));
+    }
+}
+
+#[test]
+fn files_and_folders_mix_and_keep_the_order_given() {
+    let (ws, _) = Workspace::with_key("ES384");
+    contracts(&ws, "z", 2);
+    let single = ws.path("acme.toml");
+    std::fs::copy(example("acme-logistics.toml"), &single).unwrap();
+
+    ws.covenant(&["mint", "--out-dir", "tokens", "acme.toml", "z"])
+        .passphrase()
+        .run()
+        .ok();
+
+    assert_eq!(
+        token_files(&ws.path("tokens")),
+        ["acme.jwt", "c0000.jwt", "c0001.jwt"]
+    );
+    let ids: Vec<String> = minted_records(&ws)
+        .iter()
+        .map(|r| r["contract_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, ["ACME-2026-001", "ACME-0000", "ACME-0001"]);
+}
+
+#[test]
+fn several_contracts_without_out_dir_are_a_usage_error() {
+    let (ws, _) = Workspace::with_key("ES256");
+    contracts(&ws, "contracts", 2);
+    let before = ws.snapshot();
+    for args in [
+        vec!["mint", "contracts/c0000.toml", "contracts/c0001.toml"],
+        vec!["mint", "contracts"],
+    ] {
+        let run = ws.covenant(&args).passphrase().run();
+        assert_eq!(
+            run.fails(2),
+            "covenant: minting several contracts, or a folder of them, needs --out-dir DIR: \
+             each token is written to its own file there"
+        );
+    }
+    let keep_going = ws
+        .covenant(&["mint", "--keep-going", "contracts/c0000.toml"])
+        .passphrase()
+        .run();
+    keep_going.fails(2);
+    assert!(
+        keep_going
+            .stderr
+            .contains("required arguments were not provided:\n  --out-dir <DIR>"),
+        "{}",
+        keep_going.stderr
+    );
+    assert!(ws.snapshot() == before);
+}
