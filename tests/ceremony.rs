@@ -151,6 +151,17 @@ fn rotation_minting_emergency_and_destruction_run_to_completion() {
         assert!(run.ok().contains(&format!("ceremony {name}")));
         every_flip_is_refused(&ws, &transcript, 53);
     }
+    // The ceremonies did what they said, through the lifecycle commands.
+    let log = ws.covenant(&["log"]).run().ok().to_string();
+    for kind in [
+        "key.retired",
+        "key.revoked",
+        "key.destroyed",
+        "token.minted",
+    ] {
+        assert!(log.contains(kind), "{kind} missing from:\n{log}");
+    }
+    assert_eq!(log.matches("ceremony.completed").count(), 4);
     // The minted token is with the transcript, never in it.
     let token = fs::read_to_string(ws.path("out-partner-minting/token.jwt")).unwrap();
     let text = fs::read_to_string(ws.path("out-partner-minting/transcript.json")).unwrap();
@@ -306,7 +317,7 @@ fn user_scripts_with_an_unknown_action_a_missing_role_or_a_secret_are_refused() 
                 "[\"jwks\", \"--out\", \"jwks.json\"]",
                 "[\"mint\", \"c.toml\"]",
             ),
-            "bad.toml:70:10: [steps] action: `mint` without --out would print the token",
+            "bad.toml:70:10: [steps] action: `mint` without --out or --out-dir would print the token",
         ),
     ];
     for (text, reason) in cases {
@@ -501,9 +512,13 @@ fn a_ceremony_killed_mid_step_leaves_the_store_as_it_was() {
 /// The passphrase prompts a command asks on the terminal.
 fn passphrase_prompts(argv: &[String]) -> &'static [&'static str] {
     match (argv[0].as_str(), argv.get(1).map(String::as_str)) {
-        ("init", _) | ("key", Some("generate")) => &["New passphrase for ", "Repeat it: "],
+        // `key rotate` generates a key when none was pre-published, as in
+        // these tests.
+        ("init", _) | ("key", Some("generate" | "rotate")) => {
+            &["New passphrase for ", "Repeat it: "]
+        }
         ("mint", _) => &["Passphrase for key "],
-        ("manifest", Some("export")) => &["Passphrase for the root key: "],
+        ("manifest", Some("export")) | ("revocations", _) => &["Passphrase for the root key: "],
         _ => &[],
     }
 }

@@ -431,13 +431,15 @@ pub fn check_action(argv: &[String]) -> std::result::Result<(), String> {
             format!("not a covenant command line: {first}")
         })?;
     if first == "mint" {
-        if !concrete
-            .iter()
-            .any(|a| a == "--out" || a.starts_with("--out="))
-        {
+        // --out writes one token file, --out-dir one per contract.
+        let writes_files = concrete.iter().any(|a| {
+            let flag = a.split('=').next().unwrap_or(a);
+            flag == "--out" || flag == "--out-dir"
+        });
+        if !writes_files {
             return Err(
-                "`mint` without --out would print the token, a bearer secret, on the \
-                        terminal; add [\"--out\", \"FILE\"]"
+                "`mint` without --out or --out-dir would print the token, a bearer \
+                        secret, on the terminal; add [\"--out\", \"FILE\"]"
                     .into(),
             );
         }
@@ -454,17 +456,20 @@ pub fn check_action(argv: &[String]) -> std::result::Result<(), String> {
 fn outputs_stay_inside(argv: &[String]) -> std::result::Result<(), String> {
     let mut iter = argv.iter().peekable();
     while let Some(arg) = iter.next() {
-        let value = match arg.strip_prefix("--out=") {
-            Some(v) => Some(v.to_string()),
-            None if arg == "--out" => iter.peek().map(|v| v.to_string()),
-            None => None,
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, v)) => (flag, Some(v.to_string())),
+            None => (arg.as_str(), None),
+        };
+        let value = match flag {
+            "--out" | "--out-dir" => inline.or_else(|| iter.peek().map(|v| v.to_string())),
+            _ => None,
         };
         if let Some(v) = value
             && (v.starts_with('/') || v.split('/').any(|part| part == ".." || part.contains('{')))
         {
             return Err(format!(
-                "--out {v:?}: outputs are written to the ceremony's output directory; \
-                 give a plain relative file name"
+                "{flag} {v:?}: outputs are written to the ceremony's output directory; \
+                 give a plain relative name"
             ));
         }
     }
@@ -564,7 +569,11 @@ confirm = ["officer", "witness"]
             ("[\"key\", \"list\", \"--store\", \"/x\"]", "remove --store"),
             (
                 "[\"jwks\", \"--out\", \"../jwks.json\"]",
-                "relative file name",
+                "plain relative name",
+            ),
+            (
+                "[\"mint\", \"c.toml\", \"--out-dir\", \"/tmp\"]",
+                "plain relative name",
             ),
             (
                 "[\"key\", \"generate\", \"--passphrase-file\", \"p\"]",
