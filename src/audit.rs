@@ -91,6 +91,7 @@ impl Auditor {
             | Event::KeyDestroyed { .. }
             | Event::KeyRewrapped { .. } => {}
             Event::TokenRevoked { jti, .. } => self.check_token_revocation(record.seq, jti),
+            Event::CeremonyCompleted { .. } | Event::CeremonyAbandoned { .. } => {}
         }
         if let Err(message) = self.folder.apply(record) {
             self.problem(Some(record.seq), message);

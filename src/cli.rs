@@ -63,4 +63,7 @@ pub enum Command {
     Revoke(cmd::revoke::Args),
     /// Which key signs, until when, and what is due.
     Status(cmd::status::Args),
+    /// Run a scripted key ceremony, or verify its transcript.
+    #[command(subcommand)]
+    Ceremony(cmd::ceremony::Command),
 }

@@ -15,6 +15,7 @@ macro_rules! out {
     };
 }
 
+pub mod ceremony;
 pub mod init;
 pub mod jwks;
 pub mod key;

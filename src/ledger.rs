@@ -140,6 +140,24 @@ pub enum Event {
         sha256: String,
         tokens: u64,
     },
+    /// A scripted ceremony ran to its end. Its transcript, signed by the
+    /// root key, names the ledger head just before this record; this record
+    /// names the transcript's digest, which links the two both ways.
+    #[serde(rename = "ceremony.completed")]
+    CeremonyCompleted {
+        name: String,
+        script_sha256: String,
+        transcript_sha256: String,
+    },
+    /// A scripted ceremony was stopped before its end; everything it did
+    /// was discarded, and only this record remains.
+    #[serde(rename = "ceremony.abandoned")]
+    CeremonyAbandoned {
+        name: String,
+        reason: String,
+        script_sha256: String,
+        step: String,
+    },
 }
 
 /// A ledger record as stored.
@@ -454,6 +472,17 @@ mod tests {
                 keys: 1,
                 sha256: "ab".into(),
                 tokens: 2,
+            },
+            Event::CeremonyCompleted {
+                name: "key-generation".into(),
+                script_sha256: "01".into(),
+                transcript_sha256: "02".into(),
+            },
+            Event::CeremonyAbandoned {
+                name: "key-generation".into(),
+                reason: "the witness said \"stop\"".into(),
+                script_sha256: "01".into(),
+                step: "generate".into(),
             },
         ];
         let head = Head {

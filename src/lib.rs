@@ -13,11 +13,14 @@
 //! - [`contract`]: a partner agreement, checked against the policy.
 //! - [`token`]: minting; [`verify`]: strict verification.
 //! - [`provider`]: jsonwebtoken's cryptography, done by ring.
+//! - [`ceremony`]: scripted ceremonies with roles, witnesses and signed
+//!   transcripts.
 #![forbid(unsafe_code)]
 
 pub mod algorithm;
 pub mod audit;
 pub mod calendar;
+pub mod ceremony;
 pub mod cli;
 pub mod clock;
 pub mod cmd;
@@ -81,6 +84,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Revocations(args) => cmd::revocations::run(&ctx, args),
         Command::Revoke(args) => cmd::revoke::run(&ctx, args),
         Command::Status(args) => cmd::status::run(&ctx, args),
+        Command::Ceremony(command) => cmd::ceremony::run(&ctx, command),
     }
 }
 

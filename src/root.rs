@@ -24,6 +24,7 @@ use crate::store::Store;
 pub enum Purpose {
     Manifest,
     Revocations,
+    Transcript,
 }
 
 impl Purpose {
@@ -31,6 +32,7 @@ impl Purpose {
         match self {
             Purpose::Manifest => "covenant/manifest/v1:",
             Purpose::Revocations => "covenant/revocations/v1:",
+            Purpose::Transcript => "covenant/transcript/v1:",
         }
     }
 

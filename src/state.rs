@@ -348,7 +348,15 @@ impl Folder {
                 key.signs_until = Some(seconds(*signs_until)?);
                 key.publish_limit = publish_limit.map(seconds).transpose()?;
             }
-            (Some(_), Event::ManifestExported { .. } | Event::RevocationsExported { .. }) => {}
+            // Ceremonies change state only through the records of the
+            // commands they ran; their own records are for auditors.
+            (
+                Some(_),
+                Event::ManifestExported { .. }
+                | Event::RevocationsExported { .. }
+                | Event::CeremonyCompleted { .. }
+                | Event::CeremonyAbandoned { .. },
+            ) => {}
             (Some(state), Event::PolicyChanged { policy_sha256, .. }) => {
                 state.policy_sha256 = policy_sha256.clone();
             }

@@ -9,10 +9,12 @@ say() { printf 'tests/run.sh: %s\n' "$*" >&2; }
 python_modules_present() { python3 -c 'import jwt, jwcrypto, cryptography' 2>/dev/null; }
 
 # Debian packages: age and openssl read covenant's key files, node and npm
-# run the jose verifier, and pip installs the Python verifiers.
+# run the jose verifier, pip installs the Python verifiers, and tmux is the
+# terminal the ceremony tests type into.
 missing=""
 command -v age >/dev/null 2>&1 || missing="$missing age"
 command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+command -v tmux >/dev/null 2>&1 || missing="$missing tmux"
 command -v node >/dev/null 2>&1 || missing="$missing nodejs"
 command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if ! python_modules_present && ! python3 -m pip --version >/dev/null 2>&1; then

@@ -107,6 +107,8 @@ fn kind(event: &Event) -> &'static str {
         Event::KeyRewrapped { .. } => "key.rewrapped",
         Event::TokenRevoked { .. } => "token.revoked",
         Event::RevocationsExported { .. } => "revocations.exported",
+        Event::CeremonyCompleted { .. } => "ceremony.completed",
+        Event::CeremonyAbandoned { .. } => "ceremony.abandoned",
     }
 }
 
@@ -179,6 +181,16 @@ fn summary(event: &Event) -> String {
             ..
         } => {
             format!("{tokens} tokens and {keys} keys, sha256 {sha256}")
+        }
+        Event::CeremonyCompleted {
+            name,
+            transcript_sha256,
+            ..
+        } => format!("{name} completed, transcript sha256 {transcript_sha256}"),
+        Event::CeremonyAbandoned {
+            name, step, reason, ..
+        } => {
+            format!("{name} abandoned at {step}: {reason}")
         }
     }
 }
