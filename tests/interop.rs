@@ -122,13 +122,21 @@ fn tampered(token: &str) -> String {
 /// The third-party verifiers, each given the JWKS file, a token file, the
 /// issuer and the audience.
 fn verifiers() -> Vec<(&'static str, Command)> {
+    third_parties("verify")
+}
+
+/// PyJWT, jwcrypto and node jose, each running `tests/interop/<script>`
+/// (`.py` for the Python libraries, `.mjs` for jose).
+fn third_parties(script: &str) -> Vec<(&'static str, Command)> {
     let python = |library: &str| {
         let mut command = Command::new("python3");
-        command.arg(interop_dir().join("verify.py")).arg(library);
+        command
+            .arg(interop_dir().join(format!("{script}.py")))
+            .arg(library);
         command
     };
     let mut node = Command::new("node");
-    node.arg(interop_dir().join("verify.mjs"));
+    node.arg(interop_dir().join(format!("{script}.mjs")));
     vec![
         ("PyJWT", python("pyjwt")),
         ("jwcrypto", python("jwcrypto")),
@@ -385,18 +393,7 @@ fn export(alg: &str) -> Exported {
 }
 
 fn signers() -> Vec<(&'static str, Command)> {
-    let python = |library: &str| {
-        let mut command = Command::new("python3");
-        command.arg(interop_dir().join("sign.py")).arg(library);
-        command
-    };
-    let mut node = Command::new("node");
-    node.arg(interop_dir().join("sign.mjs"));
-    vec![
-        ("PyJWT", python("pyjwt")),
-        ("jwcrypto", python("jwcrypto")),
-        ("jose", node),
-    ]
+    third_parties("sign")
 }
 
 fn third_party_tokens_are_judged_by_covenant(alg: &str) {

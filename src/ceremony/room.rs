@@ -74,26 +74,33 @@ impl Terminal {
         })
     }
 
-    /// Asks until the answer is non-empty; `abort` stops the ceremony.
+    /// Reads one answer, trimmed. A closed terminal or `abort` stops the
+    /// ceremony.
+    fn answer(&mut self, prompt: &str) -> Flow<String> {
+        eprint!("{prompt}");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        let n = self
+            .lines
+            .read_line(&mut line)
+            .map_err(|e| Error::io("read the answer from", "the terminal", e))?;
+        if n == 0 {
+            return Err(Stop::Abandon("the terminal closed".into()));
+        }
+        let answer = line.trim().to_string();
+        if answer.eq_ignore_ascii_case("abort") {
+            return Err(Stop::Abandon(format!(
+                "`abort` typed at \"{}\"",
+                prompt.trim()
+            )));
+        }
+        Ok(answer)
+    }
+
+    /// Asks until the answer is non-empty.
     fn ask(&mut self, prompt: &str) -> Flow<String> {
         loop {
-            eprint!("{prompt}");
-            let _ = std::io::stderr().flush();
-            let mut line = String::new();
-            let n = self
-                .lines
-                .read_line(&mut line)
-                .map_err(|e| Error::io("read the answer from", "the terminal", e))?;
-            if n == 0 {
-                return Err(Stop::Abandon("the terminal closed".into()));
-            }
-            let answer = line.trim().to_string();
-            if answer.eq_ignore_ascii_case("abort") {
-                return Err(Stop::Abandon(format!(
-                    "`abort` typed at \"{}\"",
-                    prompt.trim()
-                )));
-            }
+            let answer = self.answer(prompt)?;
             if !answer.is_empty() {
                 return Ok(answer);
             }
@@ -122,22 +129,9 @@ impl Room for Terminal {
             None => format!("{}: ", input.prompt),
         };
         loop {
-            eprint!("{prompt}");
-            let _ = std::io::stderr().flush();
-            let mut line = String::new();
-            let n = self
-                .lines
-                .read_line(&mut line)
-                .map_err(|e| Error::io("read the answer from", "the terminal", e))?;
-            let answer = line.trim();
-            if n == 0 || answer.eq_ignore_ascii_case("abort") {
-                return Err(Stop::Abandon(format!(
-                    "`abort` typed at \"{}\"",
-                    prompt.trim()
-                )));
-            }
+            let answer = self.answer(&prompt)?;
             match (answer.is_empty(), default) {
-                (false, _) => return Ok(answer.to_string()),
+                (false, _) => return Ok(answer),
                 (true, Some(d)) => return Ok(d.to_string()),
                 (true, None) => {}
             }
