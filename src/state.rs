@@ -56,8 +56,6 @@ pub struct Key {
     pub activated: Option<Timestamp>,
     pub signs_until: Option<Timestamp>,
     pub publish_limit: Option<Timestamp>,
-    /// The latest `exp` of any token this key signed.
-    pub last_exp: Option<Timestamp>,
     pub tokens: u64,
     /// The latest `exp` of the tokens it signed that are not revoked: what
     /// keeps it published.
@@ -325,7 +323,6 @@ impl Folder {
                     activated: None,
                     signs_until: None,
                     publish_limit: None,
-                    last_exp: None,
                     tokens: 0,
                     last_live_exp: None,
                     retired: None,
@@ -365,12 +362,9 @@ impl Folder {
                 let key = key_mut(state, kid)?;
                 lifecycle_rules::check_minting(key, time)?;
                 key.tokens += 1;
-                key.last_exp = Some(key.last_exp.map_or(exp, |e| e.max(exp)));
-                if streaming {
-                    key.last_live_exp = Some(key.last_live_exp.map_or(exp, |e| e.max(exp)));
-                    state.tokens += 1;
-                } else {
-                    state.tokens += 1;
+                key.last_live_exp = Some(key.last_live_exp.map_or(exp, |e| e.max(exp)));
+                state.tokens += 1;
+                if !streaming {
                     lifecycle_rules::note_token(state, &record.event)?;
                 }
             }

@@ -18,7 +18,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -144,6 +144,23 @@ fn third_parties(script: &str) -> Vec<(&'static str, Command)> {
     ]
 }
 
+/// Runs every third-party verifier on one token file.
+fn verify_with_everyone(jwks: &Path, token: &Path) -> Vec<(&'static str, Output)> {
+    verifiers()
+        .into_iter()
+        .map(|(name, mut command)| {
+            let out = run_tool(
+                command
+                    .arg(jwks)
+                    .arg(token)
+                    .args([ISSUER, AUDIENCE])
+                    .stdin(Stdio::null()),
+            );
+            (name, out)
+        })
+        .collect()
+}
+
 fn verified_by_everyone(alg: &str) {
     require_python_modules();
     require_node_jose();
@@ -152,14 +169,7 @@ fn verified_by_everyone(alg: &str) {
     let bad = minted.ws.write("tampered.jwt", &tampered(&minted.token));
     let expected = common::claims(&minted.token);
 
-    for (name, mut command) in verifiers() {
-        let out = run_tool(
-            command
-                .arg(&minted.jwks)
-                .arg(&good)
-                .args([ISSUER, AUDIENCE])
-                .stdin(Stdio::null()),
-        );
+    for (name, out) in verify_with_everyone(&minted.jwks, &good) {
         assert!(
             out.status.success(),
             "{name} refused a {alg} token: {}",
@@ -168,14 +178,7 @@ fn verified_by_everyone(alg: &str) {
         let claims: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(claims, expected, "{name} read other claims from {alg}");
     }
-    for (name, mut command) in verifiers() {
-        let out = run_tool(
-            command
-                .arg(&minted.jwks)
-                .arg(&bad)
-                .args([ISSUER, AUDIENCE])
-                .stdin(Stdio::null()),
-        );
+    for (name, out) in verify_with_everyone(&minted.jwks, &bad) {
         assert_eq!(
             out.status.code(),
             Some(1),

@@ -47,7 +47,8 @@ pub fn check_minting(key: &Key, time: Timestamp) -> Rule {
     ))
 }
 
-/// Adds a minted token to the state's list of issued tokens.
+/// Adds a minted token to the state's list of issued tokens (the key's
+/// facts are updated by the fold itself).
 pub fn note_token(state: &mut State, event: &Event) -> Rule {
     let Event::TokenMinted {
         jti,
@@ -64,7 +65,6 @@ pub fn note_token(state: &mut State, event: &Event) -> Rule {
     };
     // A repeated jti is an audit finding (`covenant ledger verify`), not a
     // reason to refuse the whole store: `token` then finds the first.
-    let exp = seconds(*exp)?;
     state.issued.push(Issued {
         jti: jti.clone(),
         kid: kid.clone(),
@@ -72,11 +72,9 @@ pub fn note_token(state: &mut State, event: &Event) -> Rule {
         aud: aud.clone(),
         contract_id: contract_id.clone(),
         nbf: seconds(*nbf)?,
-        exp,
+        exp: seconds(*exp)?,
         revoked: None,
     });
-    let key = key_mut(state, kid)?;
-    key.last_live_exp = Some(key.last_live_exp.map_or(exp, |e| e.max(exp)));
     Ok(())
 }
 

@@ -45,14 +45,15 @@ def drain(fd):
         said += chunk
 
 
-def main():
-    age_file, out_file = sys.argv[1:]
-    passphrase = sys.stdin.readline().rstrip("\n")
+def run_age(argv, passphrase, prompts):
+    """Runs age on a pseudo-terminal, typing the passphrase at each of
+    `prompts` prompts, and exits with age's status."""
     pid, fd = pty.fork()
     if pid == 0:
-        os.execvp("age", ["age", "--decrypt", "--output", out_file, age_file])
-    read_until_prompt(fd)
-    os.write(fd, passphrase.encode() + b"\n")
+        os.execvp("age", argv)
+    for _ in range(prompts):
+        read_until_prompt(fd)
+        os.write(fd, passphrase.encode() + b"\n")
     said = drain(fd)
     _, status = os.waitpid(pid, 0)
     code = os.waitstatus_to_exitcode(status)
@@ -61,5 +62,11 @@ def main():
     sys.exit(code)
 
 
-if __name__ == "__main__":  # age_encrypt.py imports the prompt helpers
+def main():
+    age_file, out_file = sys.argv[1:]
+    passphrase = sys.stdin.readline().rstrip("\n")
+    run_age(["age", "--decrypt", "--output", out_file, age_file], passphrase, 1)
+
+
+if __name__ == "__main__":  # age_encrypt.py imports run_age
     main()
