@@ -560,6 +560,17 @@ fn drive_on_terminal(ws: &Workspace, name: &str, inputs: &[(&str, String)]) -> P
 
 #[test]
 fn every_shipped_script_runs_on_a_terminal_and_its_transcript_verifies() {
+    // Typing into tmux depends on two processes' timing; on a loaded
+    // 2-core machine a keystroke has once been seen to go missing. One
+    // fresh retry keeps that from failing CI, and the first failure is
+    // printed so that a real regression (which fails both) stays visible.
+    if let Err(first) = std::panic::catch_unwind(all_scripts_on_a_terminal) {
+        eprintln!("first attempt failed, retrying once in a fresh workspace: {first:?}");
+        all_scripts_on_a_terminal();
+    }
+}
+
+fn all_scripts_on_a_terminal() {
     let ws = Workspace::new();
     let policy = example("policy.toml").display().to_string();
     let contract = example("acme-logistics.toml").display().to_string();
