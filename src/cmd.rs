@@ -40,9 +40,16 @@ pub struct Context {
 }
 
 /// Prints a JSON document on stdout, for `--json`.
-pub fn print_json(value: &serde_json::Value) -> crate::error::Result<()> {
-    let text = serde_json::to_string_pretty(value).expect("JSON values always serialise");
-    write_stdout(&format!("{text}\n"))
+pub fn print_json(value: &impl serde::Serialize) -> crate::error::Result<()> {
+    use std::io::Write;
+    // Streamed rather than built as one string: a batch's report lists
+    // every token, and is written as its entries are made.
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = serde_json::to_writer_pretty(&mut stdout, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| stdout.write_all(b"\n"))
+        .and_then(|()| stdout.flush());
+    stdout_result(written)
 }
 
 /// Writes the product to stdout. A reader that went away (`covenant log |
@@ -52,10 +59,15 @@ pub fn print_json(value: &serde_json::Value) -> crate::error::Result<()> {
 pub fn write_stdout(text: &str) -> crate::error::Result<()> {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    stdout_result(
+        stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush()),
+    )
+}
+
+fn stdout_result(written: std::io::Result<()>) -> crate::error::Result<()> {
+    match written {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
             Err(crate::error::Error::OutputClosed)

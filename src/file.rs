@@ -51,43 +51,52 @@ pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: Overwrite) -> Result<(
 
 /// Writes many new files into the existing directory `dir`, each with
 /// mode 0600 and atomically like `write_atomic`, refusing to replace any
-/// file. Every file's contents are flushed to disk, several at a time,
-/// before any file takes its name, and the directory is flushed once at
-/// the end rather than once per file.
+/// file. Each file's contents are written under a temporary name and
+/// flushed to disk before it takes its name; the flushes are made
+/// [`NAME_GROUP`] files at a time, several at once, and the directory is
+/// flushed once at the end rather than once per file. A batch of any size
+/// so holds only one group's temporary names.
 /// `done` is called once per file that has its name.
 ///
 /// A file that appears under one of the names meanwhile stops the writing
 /// there: the files already named stay, the rest are removed.
-pub fn write_new_files<'a>(
+pub fn write_new_files<'a, N, P>(
     dir: &Path,
-    files: impl IntoIterator<Item = (&'a Path, &'a [&'a [u8]])>,
+    files: impl IntoIterator<Item = (N, P)>,
     done: &mut dyn FnMut(),
-) -> Result<()> {
-    let mut staged = Vec::new();
-    for (name, parts) in files {
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".covenant-tmp-")
-            .permissions(fs::Permissions::from_mode(FILE_MODE))
-            .tempfile_in(dir)
-            .map_err(|e| Error::io("create a temporary file in", dir, e))?;
-        parts
-            .iter()
-            .try_for_each(|part| tmp.write_all(part))
-            .map_err(|e| Error::io("write", tmp.path().to_path_buf(), e))?;
-        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(FILE_MODE))
-            .map_err(|e| Error::io("set permissions on", tmp.path().to_path_buf(), e))?;
-        // Closed here: a large batch would otherwise run out of descriptors.
-        staged.push((tmp.into_temp_path(), dir.join(name)));
-    }
-    let temps: Vec<&Path> = staged.iter().map(|(tmp, _)| tmp.as_ref()).collect();
-    sync_files(&temps)?;
-    for (tmp, path) in staged {
-        tmp.persist_noclobber(&path)
-            .map_err(|e| Error::io("write", &path, e.error))?;
-        done();
+) -> Result<()>
+where
+    N: AsRef<Path>,
+    P: AsRef<[&'a [u8]]>,
+{
+    let mut files = files.into_iter().peekable();
+    let mut staged = Vec::with_capacity(NAME_GROUP);
+    while files.peek().is_some() {
+        for (name, parts) in files.by_ref().take(NAME_GROUP) {
+            let mut tmp = new_temp_in(dir)?;
+            parts
+                .as_ref()
+                .iter()
+                .try_for_each(|part| tmp.write_all(part))
+                .map_err(|e| Error::io("write", tmp.path().to_path_buf(), e))?;
+            // Closed here: a large group would otherwise run out of
+            // descriptors.
+            staged.push((tmp.into_temp_path(), name));
+        }
+        let temps: Vec<&Path> = staged.iter().map(|(tmp, _)| tmp.as_ref()).collect();
+        sync_files(&temps)?;
+        for (tmp, name) in staged.drain(..) {
+            let path = dir.join(name.as_ref());
+            tmp.persist_noclobber(&path)
+                .map_err(|e| Error::io("write", &path, e.error))?;
+            done();
+        }
     }
     sync_dir(dir)
 }
+
+/// How many files [`write_new_files`] flushes before naming them.
+pub const NAME_GROUP: usize = 512;
 
 /// Flushing is waiting on the disk rather than computing: with several
 /// flushes in flight the device works on them together, where one after

@@ -13,7 +13,7 @@
 //! secrets, and the ledger is meant to be read by auditors.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -328,6 +328,116 @@ pub struct Entry {
 /// head. The caller holds the store lock and passes the head it read; if
 /// the file has changed since, nothing is written.
 pub fn append(path: &Path, head: &Head, time: Timestamp, entries: Vec<Entry>) -> Result<Head> {
+    let mut append = Append::begin(path, head, time)?;
+    for entry in entries {
+        append.push(entry)?;
+    }
+    append.commit()
+}
+
+/// An append in progress. Records are chained and written aside, to an
+/// unnamed temporary file next to the ledger, and reach the ledger only in
+/// [`Append::commit`]'s single copy and flush. A batch of any size so
+/// costs the same memory, and a process stopped before the commit leaves
+/// the ledger as it was.
+pub struct Append<'a> {
+    path: &'a Path,
+    start: Head,
+    next: Head,
+    time: Timestamp,
+    /// Written before the first entry, with that entry's actor.
+    before_first: Option<Event>,
+    aside: BufWriter<File>,
+}
+
+impl<'a> Append<'a> {
+    /// Starts appending at `head`, which the caller read under the store
+    /// lock.
+    pub fn begin(path: &'a Path, head: &Head, time: Timestamp) -> Result<Append<'a>> {
+        check_unmoved(path, head)?;
+        let dir = file::parent_of(path);
+        let aside = tempfile::tempfile_in(dir)
+            .map_err(|e| Error::io("create a temporary file in", dir, e))?;
+        Ok(Append {
+            path,
+            start: head.clone(),
+            next: head.clone(),
+            time,
+            before_first: None,
+            aside: BufWriter::with_capacity(ASIDE_BUFFER, aside),
+        })
+    }
+
+    /// Records `event` just before the first entry, if any entry follows.
+    pub fn before_first(&mut self, event: Event) {
+        self.before_first = Some(event);
+    }
+
+    /// Chains `entry` onto the records before it.
+    pub fn push(&mut self, entry: Entry) -> Result<()> {
+        if let Some(event) = self.before_first.take() {
+            self.seal(&entry.actor, event)?;
+        }
+        self.seal(&entry.actor, entry.event)
+    }
+
+    fn seal(&mut self, actor: &str, event: Event) -> Result<()> {
+        let record = Record::seal(self.next.next_seq, self.time, actor, event, &self.next.hash);
+        let line = record.to_line();
+        self.aside
+            .write_all(&line)
+            .map_err(|e| Error::io("write a temporary file in", file::parent_of(self.path), e))?;
+        self.next.next_seq += 1;
+        self.next.len += line.len() as u64;
+        self.next.hash = record.hash;
+        Ok(())
+    }
+
+    /// How many records this append holds.
+    pub fn len(&self) -> u64 {
+        self.next.next_seq - self.start.next_seq
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds the records to the ledger in one copy, flushes it to disk and
+    /// returns the new head.
+    pub fn commit(self) -> Result<Head> {
+        if self.is_empty() {
+            return Ok(self.start);
+        }
+        let dir = file::parent_of(self.path);
+        let mut aside = self
+            .aside
+            .into_inner()
+            .map_err(|e| Error::io("write a temporary file in", dir, e.into_error()))?;
+        aside
+            .seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io("read a temporary file in", dir, e))?;
+        check_unmoved(self.path, &self.start)?;
+        let mut ledger = file::open_append(self.path)?;
+        let copied = std::io::copy(&mut aside, &mut ledger)
+            .and_then(|copied| ledger.sync_data().map(|()| copied))
+            .map_err(|e| Error::io("append to the ledger", self.path, e))?;
+        if copied != self.next.len - self.start.len {
+            return Err(Error::io(
+                "append to the ledger",
+                self.path,
+                std::io::Error::other("the records were not all copied"),
+            ));
+        }
+        Ok(self.next)
+    }
+}
+
+/// The buffer between the records and their temporary file.
+const ASIDE_BUFFER: usize = 256 * 1024;
+
+/// Refuses to append when the ledger's length is not the one `head` was
+/// read at: another writer, or a person, changed it.
+fn check_unmoved(path: &Path, head: &Head) -> Result<()> {
     let current_len = std::fs::metadata(path)
         .map_err(|e| Error::io("read the ledger", path, e))?
         .len();
@@ -338,19 +448,7 @@ pub fn append(path: &Path, head: &Head, time: Timestamp, entries: Vec<Entry>) ->
             "the ledger changed while this command ran; nothing was written".into(),
         ));
     }
-    let (records, new_head) = chain(head, time, entries);
-    let mut bytes = Vec::new();
-    for record in &records {
-        bytes.extend(record.to_line());
-    }
-    let mut file = file::open_append(path)?;
-    file.write_all(&bytes)
-        .and_then(|()| file.sync_data())
-        .map_err(|e| Error::io("append to the ledger", path, e))?;
-    Ok(Head {
-        len: head.len + bytes.len() as u64,
-        ..new_head
-    })
+    Ok(())
 }
 
 /// Chains entries onto `head`, returning the sealed records.

@@ -244,27 +244,39 @@ impl Store {
     /// When the policy file differs from the one the ledger last recorded,
     /// a `policy.changed` record with the new text goes first, so that the
     /// ledger always says which policy governed each event.
-    pub fn record(&mut self, now: Timestamp, mut entries: Vec<Entry>) -> Result<()> {
+    pub fn record(&mut self, now: Timestamp, entries: Vec<Entry>) -> Result<()> {
+        self.record_with(now, |append| {
+            entries.into_iter().try_for_each(|entry| append.push(entry))
+        })
+    }
+
+    /// Appends the entries `fill` pushes in one durable write, without
+    /// holding them all in memory first: a batch of tokens is recorded
+    /// this way.
+    pub fn record_with(
+        &mut self,
+        now: Timestamp,
+        fill: impl FnOnce(&mut ledger::Append<'_>) -> Result<()>,
+    ) -> Result<()> {
         assert!(
             self._lock.is_some(),
             "the store must be opened for writing to record events"
         );
-        if self.policy_sha256 != self.state.policy_sha256
-            && let Some(first) = entries.first()
-        {
-            let change = Entry {
-                actor: first.actor.clone(),
-                event: Event::PolicyChanged {
-                    policy_sha256: self.policy_sha256.clone(),
-                    policy: self.policy_text.clone(),
-                },
-            };
-            entries.insert(0, change);
+        let path = ledger::path_in(&self.dir);
+        let mut append = ledger::Append::begin(&path, &self.head, now)?;
+        let policy_changed = self.policy_sha256 != self.state.policy_sha256;
+        if policy_changed {
+            append.before_first(Event::PolicyChanged {
+                policy_sha256: self.policy_sha256.clone(),
+                policy: self.policy_text.clone(),
+            });
+        }
+        fill(&mut append)?;
+        let wrote = !append.is_empty();
+        self.head = append.commit()?;
+        if policy_changed && wrote {
             self.state.policy_sha256 = self.policy_sha256.clone();
         }
-        let path = ledger::path_in(&self.dir);
-        let head = ledger::append(&path, &self.head, now, entries)?;
-        self.head = head;
         Ok(())
     }
 }

@@ -29,7 +29,7 @@ use crate::key::SigningKey;
 use crate::ledger::{Entry, Event};
 use crate::state::Key;
 use crate::store::{Access, Store};
-use crate::token::{self, Minted};
+use crate::token;
 use crate::verify::{self, Expectations};
 
 #[derive(Debug, clap::Args)]
@@ -106,15 +106,15 @@ fn run_single(ctx: &Context, args: &Args, path: &Path) -> Result<()> {
 
     let jti = token::new_jti(&SystemRandom::new());
     let minted =
-        token::mint(&signer, &store.policy.issuer, &contract, jti, ctx.now).map_err(|reason| {
+        token::mint(&signer, &store.policy.issuer, &contract, &jti, ctx.now).map_err(|reason| {
             Error::KeyUnusable {
                 kid: kid.clone(),
                 reason,
             }
         })?;
-    self_check(&store, &signer, &contract, &minted, ctx.now)?;
+    self_check(&store, &signer, &minted.token, ctx.now)?;
 
-    store.record(ctx.now, vec![entry(ctx, &kid, &contract, &minted)])?;
+    store.record(ctx.now, vec![entry(ctx, &kid, &minted.issued)])?;
 
     for warning in &contract.warnings {
         eprintln!("covenant: warning: {}: {warning}", contract.path.display());
@@ -124,17 +124,17 @@ fn run_single(ctx: &Context, args: &Args, path: &Path) -> Result<()> {
         text.push(b'\n');
         let written = file::persist_new(tmp, &text, path);
         zeroize::Zeroize::zeroize(&mut text);
-        written.map_err(|e| undelivered(&minted.jti, &e.to_string()))?;
+        written.map_err(|e| undelivered(&jti, &e.to_string()))?;
     }
     let summary = json!({
-        "jti": minted.jti,
+        "jti": jti,
         "kid": kid,
         "sub": contract.partner,
         "aud": contract.audience,
         "scope": contract.scopes.join(" "),
         "nbf": contract.nbf.as_second(),
         "exp": contract.exp.as_second(),
-        "token_sha256": minted.sha256,
+        "token_sha256": minted.issued.token_sha256,
         "out": args.out,
     });
     if args.json {
@@ -143,17 +143,16 @@ fn run_single(ctx: &Context, args: &Args, path: &Path) -> Result<()> {
             doc["token"] = json!(minted.token.as_str());
         }
         let text = Zeroizing::new(serde_json::to_string_pretty(&doc).expect("JSON serialises"));
-        write_stdout(&text).map_err(|e| undelivered(&minted.jti, &e))?;
+        write_stdout(&text).map_err(|e| undelivered(&jti, &e))?;
     } else {
         eprintln!(
-            "covenant: minted {} for {} (kid {kid}), valid {} to {}",
-            minted.jti,
+            "covenant: minted {jti} for {} (kid {kid}), valid {} to {}",
             contract.partner,
             show_time(contract.nbf),
             show_time(contract.exp)
         );
         if args.out.is_none() {
-            write_stdout(&minted.token).map_err(|e| undelivered(&minted.jti, &e))?;
+            write_stdout(&minted.token).map_err(|e| undelivered(&jti, &e))?;
         }
     }
     Ok(())
@@ -197,44 +196,43 @@ fn check_publish_limit(key: &Key, contract: &Contract) -> Result<()> {
     Ok(())
 }
 
-/// Checks a token as a gateway would, before it leaves this machine.
-fn self_check(
-    store: &Store,
-    signer: &SigningKey,
-    contract: &Contract,
-    minted: &Minted,
-    now: Timestamp,
-) -> Result<()> {
+/// Checks a token as a gateway would, before it leaves this machine: the
+/// signature with the public key, and the claims against the policy's
+/// issuer and the token's own audience, at the moment it becomes valid.
+fn self_check(store: &Store, signer: &SigningKey, token: &str, now: Timestamp) -> Result<()> {
+    let unusable = |reason: String| Error::KeyUnusable {
+        kid: signer.jwk().kid.clone(),
+        reason: format!("self-check failed: {reason}"),
+    };
+    let issued = token::Issued::read(token).map_err(unusable)?;
+    let nbf = Timestamp::from_second(issued.nbf).map_err(|e| unusable(e.to_string()))?;
     let expect = Expectations {
-        audience: Some(contract.audience.clone()),
+        audience: Some(issued.aud),
         issuer: Some(store.policy.issuer.clone()),
         leeway_seconds: store.policy.leeway_seconds,
-        now: contract.nbf.max(now),
+        now: nbf.max(now),
     };
-    verify::verify(&minted.token, std::slice::from_ref(signer.jwk()), &expect)
+    verify::verify(token, std::slice::from_ref(signer.jwk()), &expect)
         .map(drop)
-        .map_err(|reason| Error::KeyUnusable {
-            kid: signer.jwk().kid.clone(),
-            reason: format!("self-check failed: {reason}"),
-        })
+        .map_err(unusable)
 }
 
-/// The ledger record of a minted token.
-fn entry(ctx: &Context, kid: &str, contract: &Contract, minted: &Minted) -> Entry {
+/// The ledger record of a minted token, taken from the token itself.
+fn entry(ctx: &Context, kid: &str, issued: &token::Issued) -> Entry {
     Entry {
         actor: ctx.actor.clone(),
         event: Event::TokenMinted {
-            jti: minted.jti.clone(),
+            jti: issued.jti.clone(),
             kid: kid.to_string(),
-            sub: contract.partner.clone(),
-            aud: contract.audience.clone(),
-            scope: contract.scopes.join(" "),
-            iat: minted.iat.as_second(),
-            nbf: contract.nbf.as_second(),
-            exp: contract.exp.as_second(),
-            contract_id: contract.id.clone(),
-            contract_sha256: contract.sha256.clone(),
-            token_sha256: minted.sha256.clone(),
+            sub: issued.sub.clone(),
+            aud: issued.aud.clone(),
+            scope: issued.scope.clone(),
+            iat: issued.iat,
+            nbf: issued.nbf,
+            exp: issued.exp,
+            contract_id: issued.contract_id().to_string(),
+            contract_sha256: issued.contract_sha256().to_string(),
+            token_sha256: issued.token_sha256.clone(),
         },
     }
 }

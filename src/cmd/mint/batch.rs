@@ -25,7 +25,10 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use serde::ser::SerializeSeq;
 use serde_json::{Value, json};
+use zeroize::Zeroizing;
 
 use super::{Args, check_publish_limit, entry, self_check, signing_key};
 use crate::cmd::{Context, print_json};
@@ -35,7 +38,7 @@ use crate::error::{Error, Result};
 use crate::file;
 use crate::state::Key;
 use crate::store::{Access, Store};
-use crate::token::{self, Minted, Minter};
+use crate::token::{self, Drafts, Issued, Minter};
 
 /// A batch smaller than this shows no progress bar: it is over before a
 /// bar would be read.
@@ -44,13 +47,6 @@ const PROGRESS_MIN: usize = 1000;
 /// How many name collisions an error lists before summarising the rest.
 const COLLISIONS_SHOWN: usize = 10;
 
-/// One contract of the batch and the file its token goes to.
-struct Item {
-    path: PathBuf,
-    /// The token's file name inside the output folder.
-    name: PathBuf,
-}
-
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let out_dir = args
         .out_dir
@@ -58,12 +54,17 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         .expect("batch mode is chosen by --out-dir");
     let mut store = Store::open(&ctx.store, Access::Write)?;
     let key = signing_key(&store, ctx.now)?.clone();
+    let kid = key.kid();
 
     let items = expand(&args.contracts)?;
     check_out_dir(&out_dir, &items)?;
-    let (indices, contracts, refusals) = check_all(&store, &key, &items, ctx);
     let total = items.len();
-    if !refusals.is_empty() && (!args.keep_going || contracts.is_empty()) {
+    let Checked {
+        indices,
+        drafts,
+        refusals,
+    } = check_all(&store, &key, &items, ctx)?;
+    if !refusals.is_empty() && (!args.keep_going || drafts.is_empty()) {
         return Err(Error::ContractsRefused {
             refused: refusals.len(),
             total,
@@ -72,50 +73,42 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     }
 
     let unlock = Unlock::from_options(args.passphrase_file.clone(), args.identity.clone());
-    unlock.check_for(key.kid(), &store.current_custody(key.kid())?)?;
-    let signer = store.unlock(key.kid(), &unlock)?;
-    let minter = Minter::new(&signer, &store.policy.issuer, ctx.now).map_err(|reason| {
-        Error::KeyUnusable {
-            kid: key.kid().to_string(),
-            reason,
-        }
-    })?;
+    unlock.check_for(kid, &store.current_custody(kid)?)?;
+    let signer = store.unlock(kid, &unlock)?;
+    let unusable = |reason: String| Error::KeyUnusable {
+        kid: kid.to_string(),
+        reason,
+    };
+    let minter = Minter::new(&signer).map_err(unusable)?;
 
-    let bar = progress_bar(contracts.len());
+    let bar = progress_bar(drafts.len());
     bar.set_message("signing");
-    let threads = token::batch_threads(contracts.len());
-    let minted = token::mint_batch(&minter, &contracts, threads, &|n| bar.inc(n as u64)).map_err(
-        |reason| Error::KeyUnusable {
-            kid: key.kid().to_string(),
-            reason,
-        },
-    )?;
-    self_check(&store, &signer, &contracts[0], &minted[0], ctx.now)?;
+    let threads = token::batch_threads(drafts.len());
+    let tokens =
+        token::mint_batch(&minter, drafts, threads, &|n| bar.inc(n as u64)).map_err(unusable)?;
+    self_check(&store, &signer, &tokens[0], ctx.now)?;
 
-    let entries = contracts
-        .iter()
-        .zip(&minted)
-        .map(|(contract, token)| entry(ctx, key.kid(), contract, token))
-        .collect();
-    store.record(ctx.now, entries)?;
+    store.record_with(ctx.now, |append| {
+        for token in &tokens {
+            let issued = Issued::read(token).map_err(unusable)?;
+            append.push(entry(ctx, kid, &issued))?;
+        }
+        Ok(())
+    })?;
 
     bar.set_position(0);
     bar.set_message("writing");
-    let names = indices.iter().map(|&i| items[i].name.as_path());
-    write_tokens(&out_dir, names, &minted, &|| bar.inc(1))?;
+    let names = indices.iter().map(|&i| token_name(&items[i]));
+    write_tokens(&out_dir, names, &tokens, &|| bar.inc(1))?;
     bar.finish_and_clear();
 
-    for contract in &contracts {
-        for warning in &contract.warnings {
-            eprintln!("covenant: warning: {}: {warning}", contract.path.display());
-        }
-    }
     let done = Done {
+        items: &items,
         indices: &indices,
-        contracts: &contracts,
-        minted: &minted,
+        tokens: &tokens,
+        out_dir: &out_dir,
     };
-    report(&args, &out_dir, &key, &items, &done, &refusals)?;
+    report(&args, kid, &done, &refusals)?;
     if refusals.is_empty() {
         return Ok(());
     }
@@ -124,7 +117,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         total,
         outcome: format!(
             "the other {} tokens were minted into {}",
-            minted.len(),
+            tokens.len(),
             out_dir.display()
         ),
     })
@@ -133,7 +126,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
 /// The contract files named on the command line, folders expanded to the
 /// `*.toml` files directly in them, sorted by name so that the order (and
 /// so the ledger's order) does not depend on the file system.
-fn expand(args: &[PathBuf]) -> Result<Vec<Item>> {
+fn expand(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut paths = Vec::new();
     for arg in args {
         if !arg.is_dir() {
@@ -156,27 +149,31 @@ fn expand(args: &[PathBuf]) -> Result<Vec<Item>> {
         found.sort();
         paths.extend(found);
     }
-    paths.into_iter().map(item).collect()
+    for path in &paths {
+        if path.file_stem().is_none() {
+            return Err(Error::Usage(format!(
+                "{}: not a file name; name each contract file, such as acme.toml",
+                path.display()
+            )));
+        }
+    }
+    Ok(paths)
 }
 
-/// acme.toml gives acme.jwt.
-fn item(path: PathBuf) -> Result<Item> {
-    let stem = path.file_stem().ok_or_else(|| {
-        Error::Usage(format!(
-            "{}: not a file name; name each contract file, such as acme.toml",
-            path.display()
-        ))
-    })?;
-    let mut name = PathBuf::from(stem);
+/// The name of a contract's token file: acme.toml gives acme.jwt. Worked
+/// out again when needed rather than kept, as a batch keeps little but its
+/// tokens; `expand` has checked that every path has a file name.
+fn token_name(contract: &Path) -> PathBuf {
+    let mut name = PathBuf::from(contract.file_stem().unwrap_or_default());
     name.set_extension("jwt");
-    Ok(Item { path, name })
+    name
 }
 
 /// Refuses the batch when the output folder cannot be made, or when two
 /// tokens would share a file name or a name is already taken: covenant
 /// never replaces a token, and finding out after signing would leave
 /// tokens on record that were never handed out.
-fn check_out_dir(dir: &Path, items: &[Item]) -> Result<()> {
+fn check_out_dir(dir: &Path, items: &[PathBuf]) -> Result<()> {
     if dir.exists() && !dir.is_dir() {
         return Err(Error::Usage(format!(
             "{}: --out-dir names a file, not a folder",
@@ -190,21 +187,22 @@ fn check_out_dir(dir: &Path, items: &[Item]) -> Result<()> {
             parent.display()
         )));
     }
-    let mut first_source: HashMap<&Path, &Path> = HashMap::new();
+    let mut first_source: HashMap<PathBuf, &Path> = HashMap::new();
     let mut collisions = Vec::new();
     for item in items {
-        let target = dir.join(&item.name);
-        if let Some(other) = first_source.insert(&item.name, &item.path) {
+        let name = token_name(item);
+        let target = dir.join(&name);
+        if let Some(other) = first_source.insert(name, item) {
             collisions.push(format!(
                 "{} and {} would both be written to {}",
                 other.display(),
-                item.path.display(),
+                item.display(),
                 target.display()
             ));
         } else if target.exists() {
             collisions.push(format!(
                 "{} would be written to {}, which exists",
-                item.path.display(),
+                item.display(),
                 target.display()
             ));
         }
@@ -224,34 +222,50 @@ fn check_out_dir(dir: &Path, items: &[Item]) -> Result<()> {
     )))
 }
 
-/// Checks every contract, printing each refusal as it is found. Returns
-/// the contracts that pass with their indices in `items`, and the
-/// refusals as (index, message).
-fn check_all(
-    store: &Store,
-    key: &Key,
-    items: &[Item],
-    ctx: &Context,
-) -> (Vec<usize>, Vec<Contract>, Vec<(usize, String)>) {
-    let mut indices = Vec::with_capacity(items.len());
-    let mut passed = Vec::with_capacity(items.len());
-    let mut refused = Vec::new();
+/// What checking the batch left: for each contract that passed, its index
+/// in the batch and its token's draft; for each refusal, the index and
+/// the cause.
+struct Checked {
+    indices: Vec<usize>,
+    drafts: Drafts,
+    refusals: Vec<(usize, String)>,
+}
+
+/// Checks every contract, printing each refusal and warning as it is
+/// found. A contract that passes is kept only as its token's draft. Fails
+/// only when there is no memory left to keep a draft in.
+fn check_all(store: &Store, key: &Key, items: &[PathBuf], ctx: &Context) -> Result<Checked> {
+    let mut checked = Checked {
+        indices: Vec::with_capacity(items.len()),
+        drafts: Drafts::default(),
+        refusals: Vec::new(),
+    };
+    let mut scratch = Vec::new();
     for (index, item) in items.iter().enumerate() {
-        match check_one(store, key, &item.path, ctx) {
+        match check_one(store, key, item, ctx) {
             Ok(contract) => {
-                indices.push(index);
-                passed.push(contract);
+                for warning in &contract.warnings {
+                    eprintln!("covenant: warning: {}: {warning}", item.display());
+                }
+                checked.indices.push(index);
+                let issuer = &store.policy.issuer;
+                let pushed = checked
+                    .drafts
+                    .push(&contract, issuer, ctx.now, &mut scratch);
+                if let Err(e) = pushed {
+                    return Err(Error::io("keep the checked contract", item, e));
+                }
             }
             Err(e) => {
                 eprintln!("covenant: {e}");
                 // The first line is the complete cause; the rest is the
                 // source snippet, which is for people.
                 let cause = e.to_string().lines().next().unwrap_or_default().to_string();
-                refused.push((index, cause));
+                checked.refusals.push((index, cause));
             }
         }
     }
-    (indices, passed, refused)
+    Ok(checked)
 }
 
 fn check_one(store: &Store, key: &Key, path: &Path, ctx: &Context) -> Result<Contract> {
@@ -278,70 +292,87 @@ fn progress_bar(len: usize) -> ProgressBar {
 }
 
 /// Writes each token, with a final newline, to its file.
-fn write_tokens<'a>(
+fn write_tokens(
     dir: &Path,
-    names: impl Iterator<Item = &'a Path>,
-    minted: &[Minted],
+    names: impl Iterator<Item = PathBuf>,
+    tokens: &[Zeroizing<String>],
     done: &dyn Fn(),
 ) -> Result<()> {
     if !dir.exists() {
         file::create_private_dir(dir)?;
     }
-    let parts: Vec<[&[u8]; 2]> = minted.iter().map(|m| [m.token.as_bytes(), b"\n"]).collect();
-    let files = names.zip(&parts).map(|(name, parts)| (name, &parts[..]));
+    let files = names.zip(tokens).map(|(name, token)| {
+        let parts: [&[u8]; 2] = [token.as_bytes(), b"\n"];
+        (name, parts)
+    });
     file::write_new_files(dir, files, &mut || done())
 }
 
-/// What a batch minted: for each token, its contract's index in the
-/// batch and the contract.
+/// What a batch minted, for the report.
 struct Done<'a> {
+    items: &'a [PathBuf],
+    /// For each token, its contract's index in `items`.
     indices: &'a [usize],
-    contracts: &'a [Contract],
-    minted: &'a [Minted],
+    tokens: &'a [Zeroizing<String>],
+    out_dir: &'a Path,
 }
 
 /// Tells the operator, or a script with `--json`, what was minted.
-fn report(
-    args: &Args,
-    out_dir: &Path,
-    key: &Key,
-    items: &[Item],
-    done: &Done<'_>,
-    refusals: &[(usize, String)],
-) -> Result<()> {
+fn report(args: &Args, kid: &str, done: &Done<'_>, refusals: &[(usize, String)]) -> Result<()> {
     if !args.json {
         eprintln!(
-            "covenant: minted {} tokens with key {} into {}",
-            done.minted.len(),
-            key.kid(),
-            out_dir.display()
+            "covenant: minted {} tokens with key {kid} into {}",
+            done.tokens.len(),
+            done.out_dir.display()
         );
         return Ok(());
     }
-    let tokens: Vec<Value> = (done.indices.iter().zip(done.contracts))
-        .zip(done.minted)
-        .map(|((&index, contract), token)| {
-            json!({
-                "contract": items[index].path,
-                "out": out_dir.join(&items[index].name),
-                "jti": token.jti,
-                "sub": contract.partner,
-                "aud": contract.audience,
-                "scope": contract.scopes.join(" "),
-                "nbf": contract.nbf.as_second(),
-                "exp": contract.exp.as_second(),
-                "token_sha256": token.sha256,
-            })
-        })
-        .collect();
     let refused: Vec<Value> = refusals
         .iter()
-        .map(|(index, error)| json!({ "contract": items[*index].path, "error": error }))
+        .map(|(index, error)| json!({ "contract": done.items[*index], "error": error }))
         .collect();
-    print_json(&json!({
-        "kid": key.kid(),
-        "out_dir": out_dir,
-        "minted": tokens,
-        "refused": refused,
-    }))
+    print_json(&Report {
+        kid,
+        out_dir: done.out_dir,
+        minted: done,
+        refused,
+    })
+}
+
+/// The `--json` document of a batch. Its `minted` list is written token by
+/// token, each read back from the token itself, rather than built first.
+#[derive(Serialize)]
+struct Report<'a> {
+    kid: &'a str,
+    out_dir: &'a Path,
+    minted: &'a Done<'a>,
+    refused: Vec<Value>,
+}
+
+impl Serialize for Done<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        let entries = self.indices.iter().zip(self.tokens).map(|(&index, token)| {
+            let item = &self.items[index];
+            let issued = Issued::read(token).map_err(serde::ser::Error::custom)?;
+            Ok(json!({
+                "contract": item,
+                "out": self.out_dir.join(token_name(item)),
+                "jti": issued.jti,
+                "sub": issued.sub,
+                "aud": issued.aud,
+                "scope": issued.scope,
+                "nbf": issued.nbf,
+                "exp": issued.exp,
+                "token_sha256": issued.token_sha256,
+            }))
+        });
+        let mut seq = serializer.serialize_seq(Some(self.tokens.len()))?;
+        for entry in entries {
+            seq.serialize_element(&entry?)?;
+        }
+        seq.end()
+    }
 }
