@@ -88,19 +88,13 @@ fn contracts(n: usize, now: Timestamp) -> Vec<Contract> {
 const RUNS: usize = 5;
 
 fn best_of(runs: usize, mut f: impl FnMut()) -> Duration {
-    best_time(runs, || {
-        let start = Instant::now();
-        f();
-        start.elapsed()
-    })
+    (0..runs).map(|_| time(&mut f)).min().expect("at least one run")
 }
 
-/// The shortest of `runs` durations that `f` measures itself.
-fn best_time(runs: usize, f: impl FnMut() -> Duration) -> Duration {
-    std::iter::repeat_with(f)
-        .take(runs)
-        .min()
-        .expect("at least one run")
+fn time(f: impl FnOnce()) -> Duration {
+    let start = Instant::now();
+    f();
+    start.elapsed()
 }
 
 fn micros(d: Duration, n: usize) -> f64 {
@@ -137,10 +131,17 @@ fn in_process(alg: Algorithm, contracts: &[Contract], now: Timestamp, dir: &Path
         .iter()
         .map(|t| t.rsplit_once('.').unwrap().0)
         .collect();
-    let drafting = best_of(RUNS, || drop(black_box(drafts())));
-    let one = best_time(RUNS, || sign(1).0);
-    let two = best_time(RUNS, || sign(2).0);
-    let floor = best_of(RUNS, || ring_sign_all(alg, pkcs8.der(), &inputs));
+    // The runs of each figure are interleaved, so that load from the rest
+    // of the machine that comes and goes falls on all of them alike; the
+    // best run of each counts.
+    let mut drafting = Duration::MAX;
+    let (mut one, mut two, mut floor) = (Duration::MAX, Duration::MAX, Duration::MAX);
+    for _ in 0..RUNS {
+        drafting = drafting.min(time(|| drop(black_box(drafts()))));
+        one = one.min(sign(1).0);
+        floor = floor.min(time(|| ring_sign_all(alg, pkcs8.der(), &inputs)));
+        two = two.min(sign(2).0);
+    }
 
     let claims: Vec<serde_json::Value> = inputs
         .iter()

@@ -55,7 +55,7 @@ struct Claims<'a> {
     extra: &'a Map<String, Value>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct ContractClaim<'a> {
     id: &'a str,
     sha256: &'a str,
