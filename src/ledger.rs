@@ -246,7 +246,8 @@ pub fn replay(path: &Path, mut visit: impl FnMut(&Record) -> Result<()>) -> Resu
         let broken = |reason: String| ledger_error(path, head.next_seq, reason);
         if line.last() != Some(&b'\n') {
             return Err(broken(
-                "the file ends in the middle of this record (an interrupted write or a truncation)"
+                "the file ends in the middle of this record (an interrupted write or a \
+                 truncation); docs/ledger.md, \"Durability\", says how to recover"
                     .into(),
             ));
         }
