@@ -88,7 +88,10 @@ fn contracts(n: usize, now: Timestamp) -> Vec<Contract> {
 const RUNS: usize = 5;
 
 fn best_of(runs: usize, mut f: impl FnMut()) -> Duration {
-    (0..runs).map(|_| time(&mut f)).min().expect("at least one run")
+    (0..runs)
+        .map(|_| time(&mut f))
+        .min()
+        .expect("at least one run")
 }
 
 fn time(f: impl FnOnce()) -> Duration {
