@@ -13,7 +13,7 @@
 //! secrets, and the ledger is meant to be read by auditors.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -226,9 +226,12 @@ pub struct Head {
 
 /// Reads and checks the whole ledger, handing each record to `visit` in
 /// order. Stops at the first break in the chain and names the record.
+/// Records of an append that has not finished are not read.
 pub fn replay(path: &Path, mut visit: impl FnMut(&Record) -> Result<()>) -> Result<Head> {
+    // An append under way, or cut short, is not part of the ledger yet.
+    let end = pending_len(path)?.unwrap_or(u64::MAX);
     let file = File::open(path).map_err(|e| Error::io("read the ledger", path, e))?;
-    let mut reader = BufReader::new(file);
+    let mut reader = BufReader::new(file.take(end));
     let mut head = Head {
         next_seq: 0,
         hash: GENESIS_PREV.to_string(),
@@ -405,6 +408,14 @@ impl<'a> Append<'a> {
 
     /// Adds the records to the ledger in one copy, flushes it to disk and
     /// returns the new head.
+    ///
+    /// The copy is bracketed by the pending marker ([`PENDING_FILE`]), so
+    /// that it counts only once it is whole and on disk. A copy that fails
+    /// is undone here; one cut short by a kill or a power loss is undone
+    /// by the next writer ([`roll_back_unfinished`]), and readers ignore
+    /// it meanwhile. When this returns an error, the ledger is as it was,
+    /// or will be as soon as the store is next opened for writing: nothing
+    /// the records describe may leave the machine.
     pub fn commit(self) -> Result<Head> {
         if self.is_empty() {
             return Ok(self.start);
@@ -418,19 +429,135 @@ impl<'a> Append<'a> {
             .seek(SeekFrom::Start(0))
             .map_err(|e| Error::io("read a temporary file in", dir, e))?;
         check_unmoved(self.path, &self.start)?;
-        let mut ledger = file::open_append(self.path)?;
-        let copied = std::io::copy(&mut aside, &mut ledger)
-            .and_then(|copied| ledger.sync_data().map(|()| copied))
-            .map_err(|e| Error::io("append to the ledger", self.path, e))?;
-        if copied != self.next.len - self.start.len {
-            return Err(Error::io(
-                "append to the ledger",
-                self.path,
-                std::io::Error::other("the records were not all copied"),
-            ));
+
+        let pending = pending_path(self.path);
+        let marker = serde_json::to_vec(&Pending {
+            ledger_len: self.start.len,
+        })
+        .expect("the marker serialises");
+        file::write_atomic(&pending, &marker, file::Overwrite::Refuse)?;
+        let added = self.next.len - self.start.len;
+        if let Err(e) = copy_in(self.path, &mut aside, added) {
+            // If the undo fails too, the marker stays for the next writer.
+            let _ = roll_back_unfinished(self.path);
+            return Err(e);
         }
+        std::fs::remove_file(&pending)
+            .map_err(|e| Error::io("remove", &pending, e))
+            .and_then(|()| file::sync_dir(dir))?;
         Ok(self.next)
     }
+}
+
+/// Copies `added` bytes of records from `aside` to the end of the ledger
+/// and flushes the ledger to disk.
+fn copy_in(path: &Path, aside: &mut File, added: u64) -> Result<()> {
+    let mut ledger = file::open_append(path)?;
+    let fail = |e| Error::io("append to the ledger", path, e);
+    #[cfg(feature = "test-hooks")]
+    if let Some(cut) = test_cut(&mut ledger, aside)? {
+        return Err(fail(cut));
+    }
+    let copied = std::io::copy(aside, &mut ledger).map_err(fail)?;
+    if copied != added {
+        return Err(fail(std::io::Error::other(format!(
+            "{copied} of the {added} bytes of records were copied"
+        ))));
+    }
+    ledger.sync_data().map_err(fail)
+}
+
+/// Test builds can cut the copy into the ledger short, to check that an
+/// interrupted append is undone: `COVENANT_TEST_LEDGER_CUT=error:N` copies
+/// N bytes and then fails as a full disk would; `abort:N` copies N bytes,
+/// flushes them, and ends the process on the spot as a kill would.
+#[cfg(feature = "test-hooks")]
+fn test_cut(ledger: &mut File, aside: &mut File) -> Result<Option<std::io::Error>> {
+    use std::io::Read;
+    let Ok(spec) = std::env::var("COVENANT_TEST_LEDGER_CUT") else {
+        return Ok(None);
+    };
+    let (mode, bytes) = spec
+        .split_once(':')
+        .and_then(|(mode, n)| Some((mode.to_string(), n.parse::<u64>().ok()?)))
+        .expect("COVENANT_TEST_LEDGER_CUT is error:N or abort:N (test builds only)");
+    let io = |e| Error::io("append to the ledger", "the test cut", e);
+    std::io::copy(&mut aside.take(bytes), ledger).map_err(io)?;
+    ledger.sync_data().map_err(io)?;
+    if mode == "abort" {
+        std::process::abort();
+    }
+    Ok(Some(std::io::Error::other("the test cut the copy short")))
+}
+
+/// The file beside the ledger that exists only while an append is being
+/// copied in. It holds the ledger's length before that append, so that an
+/// append cut short (the process killed, the power lost, the disk full)
+/// can be undone: readers stop at that length, and the next writer cuts
+/// the ledger back to it.
+pub const PENDING_FILE: &str = "ledger.pending";
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Pending {
+    ledger_len: u64,
+}
+
+fn pending_path(ledger: &Path) -> PathBuf {
+    file::parent_of(ledger).join(PENDING_FILE)
+}
+
+/// The ledger's length before an append that has not finished, if one is
+/// under way or was cut short.
+fn pending_len(ledger: &Path) -> Result<Option<u64>> {
+    let path = pending_path(ledger);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("read", &path, e)),
+    };
+    let pending: Pending = serde_json::from_slice(&bytes).map_err(|e| Error::StoreInvalid {
+        path: path.clone(),
+        reason: format!(
+            "not covenant's marker of an unfinished ledger append ({e}); \
+             restore the store from a backup"
+        ),
+    })?;
+    Ok(Some(pending.ledger_len))
+}
+
+/// Undoes an append that was cut short: cuts the ledger back to its length
+/// before the append and removes the marker. Only a writer holding the
+/// store's lock may call this, so no append is under way. Returns how many
+/// bytes of unfinished records were removed, if there was such an append.
+pub fn roll_back_unfinished(ledger: &Path) -> Result<Option<u64>> {
+    let Some(len) = pending_len(ledger)? else {
+        return Ok(None);
+    };
+    let fail = |e| Error::io("cut back the ledger", ledger, e);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(ledger)
+        .map_err(fail)?;
+    let current = file.metadata().map_err(fail)?.len();
+    if current < len {
+        return Err(ledger_error(
+            ledger,
+            0,
+            format!(
+                "the file is {current} bytes, shorter than the {len} it had before an \
+                 unfinished append ({PENDING_FILE}); something other than covenant cut it. \
+                 Restore the store from a backup"
+            ),
+        ));
+    }
+    file.set_len(len)
+        .and_then(|()| file.sync_all())
+        .map_err(fail)?;
+    let pending = pending_path(ledger);
+    std::fs::remove_file(&pending).map_err(|e| Error::io("remove", &pending, e))?;
+    file::sync_dir(file::parent_of(ledger))?;
+    Ok(Some(current - len))
 }
 
 /// The buffer between the records and their temporary file.

@@ -173,6 +173,16 @@ impl Store {
             Access::Write => Some(lock(dir)?),
             Access::Read => None,
         };
+        if lock.is_some()
+            && let Some(removed) = ledger::roll_back_unfinished(&ledger::path_in(dir))?
+            && removed > 0
+        {
+            eprintln!(
+                "covenant: an earlier command was stopped while adding its records to the \
+                 ledger; as it never finished, its unfinished records ({removed} bytes) \
+                 were removed"
+            );
+        }
 
         let policy_path = dir.join(policy::FILE_NAME);
         let policy_text = file::read_text(&policy_path)?;

@@ -231,3 +231,106 @@ fn no_file_output_or_error_ever_contains_a_passphrase_or_private_key() {
         }
     }
 }
+
+/// What the ledger file and its pending-append marker hold.
+fn ledger_bytes(ws: &Workspace) -> Vec<u8> {
+    std::fs::read(ledger::path_in(&ws.store())).unwrap()
+}
+
+fn pending_marker(ws: &Workspace) -> std::path::PathBuf {
+    ws.store().join(ledger::PENDING_FILE)
+}
+
+fn token_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| entries.count())
+}
+
+#[test]
+fn a_batch_killed_while_its_records_are_copied_in_is_undone_by_the_next_writer() {
+    use std::os::unix::process::ExitStatusExt;
+    let (ws, _) = Workspace::with_key("EdDSA");
+    let folder = contracts(&ws, "cut", 100);
+    let before = ledger_bytes(&ws);
+    let out = ws.path("out-killed");
+
+    // The copy stops 1,000 bytes in, in the middle of a record, and the
+    // process dies there as a kill would leave it.
+    let killed = ws
+        .covenant(&["mint", "--out-dir"])
+        .arg(&out)
+        .arg(&folder)
+        .passphrase()
+        .env("COVENANT_TEST_LEDGER_CUT", "abort:1000")
+        .spawn()
+        .wait_with_output()
+        .unwrap();
+    assert_eq!(killed.status.signal(), Some(6), "{killed:?}");
+    let cut = ledger_bytes(&ws);
+    assert_eq!(cut.len(), before.len() + 1000);
+    assert!(pending_marker(&ws).exists());
+    assert_eq!(
+        token_files(&out),
+        0,
+        "no token left before the ledger was whole"
+    );
+
+    // Readers see the ledger as it was, without waiting for a writer.
+    let verified = ws.covenant(&["ledger", "verify"]).run();
+    verified.ok();
+    assert!(
+        verified
+            .stderr
+            .contains("ledger valid: 3 records, 0 tokens"),
+        "{}",
+        verified.stderr
+    );
+    assert!(recorded_tokens(&ws.store()).is_empty());
+    assert_eq!(ledger_bytes(&ws), cut, "reading changes nothing");
+
+    // The next writer cuts the unfinished records away, says so, and goes on.
+    let again = ws
+        .covenant(&["mint", "--out-dir"])
+        .arg(ws.path("out-again"))
+        .arg(&folder)
+        .passphrase()
+        .run();
+    again.ok();
+    assert!(
+        again
+            .stderr
+            .contains("its unfinished records (1000 bytes) were removed"),
+        "{}",
+        again.stderr
+    );
+    assert!(!pending_marker(&ws).exists());
+    assert!(ledger_bytes(&ws).starts_with(&before));
+    assert_eq!(recorded_tokens(&ws.store()).len(), 100);
+    ws.covenant(&["ledger", "verify"]).run().ok();
+}
+
+#[test]
+fn a_copy_into_the_ledger_that_fails_is_undone_at_once() {
+    let (ws, _) = Workspace::with_key("ES256");
+    let folder = contracts(&ws, "full", 70);
+    let before = ledger_bytes(&ws);
+    let out = ws.path("out-full");
+
+    // The copy fails 1,500 bytes in, as on a full disk.
+    let failed = ws
+        .covenant(&["mint", "--out-dir"])
+        .arg(&out)
+        .arg(&folder)
+        .passphrase()
+        .env("COVENANT_TEST_LEDGER_CUT", "error:1500")
+        .run();
+    let cause = failed.fails(2);
+    assert!(
+        cause.contains("ledger.jsonl: cannot append to the ledger: the test cut the copy short"),
+        "{cause}"
+    );
+    assert_eq!(ledger_bytes(&ws), before, "the ledger is as it was");
+    assert!(!pending_marker(&ws).exists());
+    assert_eq!(token_files(&out), 0);
+    ws.covenant(&["ledger", "verify"]).run().ok();
+    ws.mint_acme();
+}
