@@ -29,17 +29,10 @@ pub enum Overwrite {
 /// Writes `bytes` to `path` atomically with mode 0600.
 pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: Overwrite) -> Result<()> {
     let dir = parent_of(path);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".covenant-tmp-")
-        .permissions(fs::Permissions::from_mode(FILE_MODE))
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("create a temporary file in", dir, e))?;
+    let mut tmp = new_temp_in(dir)?;
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| Error::io("write", tmp.path().to_path_buf(), e))?;
-    // tempfile honours the requested mode only up to the umask.
-    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(FILE_MODE))
-        .map_err(|e| Error::io("set permissions on", tmp.path().to_path_buf(), e))?;
 
     match overwrite {
         Overwrite::Allow => tmp.persist(path).map(drop).map_err(|e| e.error),
@@ -73,7 +66,15 @@ where
     let mut staged = Vec::with_capacity(NAME_GROUP);
     while files.peek().is_some() {
         for (name, parts) in files.by_ref().take(NAME_GROUP) {
-            let mut tmp = new_temp_in(dir)?;
+            // Named after the file it becomes, so that one left behind by a
+            // kill says what it is, when the name leaves room for that.
+            let shown = name.as_ref().to_string_lossy();
+            let prefix = if shown.len() <= TEMP_NAMED_MAX {
+                format!(".{shown}.")
+            } else {
+                ".".to_string()
+            };
+            let mut tmp = private_temp(dir, &prefix, &format!(".{TEMP_MARK}"))?;
             parts
                 .as_ref()
                 .iter()
@@ -94,6 +95,10 @@ where
     }
     sync_dir(dir)
 }
+
+/// The longest file name a temporary file in [`write_new_files`] is named
+/// after: the temporary name adds 21 bytes, and most file systems take 255.
+const TEMP_NAMED_MAX: usize = 234;
 
 /// How many files [`write_new_files`] flushes before naming them.
 pub const NAME_GROUP: usize = 512;
@@ -127,14 +132,26 @@ fn sync_files(paths: &[&Path]) -> Result<()> {
     })
 }
 
+/// What the name of every temporary file covenant makes contains, so that
+/// one left behind by a kill can be recognised.
+pub const TEMP_MARK: &str = "covenant-tmp";
+
 /// A private temporary file in `dir`, to be filled and moved into place
 /// with `persist_new`.
 pub fn new_temp_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
+    private_temp(dir, &format!(".{TEMP_MARK}-"), "")
+}
+
+/// A temporary file with mode 0600 in `dir`, named PREFIX, random letters,
+/// SUFFIX.
+fn private_temp(dir: &Path, prefix: &str, suffix: &str) -> Result<tempfile::NamedTempFile> {
     let tmp = tempfile::Builder::new()
-        .prefix(".covenant-tmp-")
+        .prefix(prefix)
+        .suffix(suffix)
         .permissions(fs::Permissions::from_mode(FILE_MODE))
         .tempfile_in(dir)
         .map_err(|e| Error::io("create a temporary file in", dir, e))?;
+    // tempfile honours the requested mode only up to the umask.
     fs::set_permissions(tmp.path(), fs::Permissions::from_mode(FILE_MODE))
         .map_err(|e| Error::io("set permissions on", tmp.path().to_path_buf(), e))?;
     Ok(tmp)

@@ -143,7 +143,7 @@ fn a_token_file_that_exists_or_two_contracts_with_one_name_refuse_the_batch() {
         .run();
     assert_eq!(
         taken.fails(2),
-        "covenant: nothing was minted, because token files would collide: a/c0001.toml would \
+        "covenant: nothing was minted, because of the token files' names: a/c0001.toml would \
          be written to tokens/c0001.jwt, which exists. covenant never replaces a token; rename \
          the contract files or choose another --out-dir"
     );
@@ -264,4 +264,191 @@ fn several_contracts_without_out_dir_are_a_usage_error() {
         keep_going.stderr
     );
     assert!(ws.snapshot() == before);
+}
+
+#[test]
+fn a_token_file_keeps_every_dot_of_its_contracts_name() {
+    let (ws, _) = Workspace::with_key("ES256");
+    let text = std::fs::read_to_string(example("acme-logistics.toml")).unwrap();
+    std::fs::create_dir(ws.path("c")).unwrap();
+    ws.write("c/acme.v1.toml", &text);
+    ws.write(
+        "c/acme.v2.toml",
+        &text.replacen("ACME-2026-001", "ACME-2026-002", 1),
+    );
+
+    ws.covenant(&["mint", "--out-dir", "tokens", "c"])
+        .passphrase()
+        .run()
+        .ok();
+    assert_eq!(
+        token_files(&ws.path("tokens")),
+        ["acme.v1.jwt", "acme.v2.jwt"]
+    );
+}
+
+#[test]
+fn an_output_folder_that_cannot_take_the_tokens_is_refused_before_anything_is_signed() {
+    use std::os::unix::fs::symlink;
+    let (ws, _) = Workspace::with_key("ES256");
+    contracts(&ws, "c", 3);
+    symlink(ws.path("nowhere"), ws.path("dangling")).unwrap();
+    std::fs::create_dir(ws.path("tokens")).unwrap();
+    symlink(ws.path("nowhere"), ws.path("tokens/c0001.jwt")).unwrap();
+    let long = "x".repeat(253);
+    std::fs::create_dir(ws.path("long")).unwrap();
+    ws.write(&format!("long/{long}"), "not even read");
+    let ledger = ws.store().join("ledger.jsonl");
+    let before = std::fs::read(&ledger).unwrap();
+
+    let long_path = format!("long/{long}");
+    let cases: [(&[&str], String); 3] = [
+        (
+            &["--out-dir", "dangling", "c"],
+            "covenant: dangling: --out-dir is a symbolic link to nothing".into(),
+        ),
+        (
+            &["--out-dir", "tokens", "c"],
+            "covenant: nothing was minted, because of the token files' names: c/c0001.toml \
+             would be written to tokens/c0001.jwt, which exists. covenant never replaces a \
+             token; rename the contract files or choose another --out-dir"
+                .into(),
+        ),
+        (
+            &["--out-dir", "fresh", &long_path],
+            format!(
+                "covenant: nothing was minted, because of the token files' names: long/{long}: \
+                 the token file name would be longer than 255 bytes. covenant never replaces \
+                 a token; rename the contract files or choose another --out-dir"
+            ),
+        ),
+    ];
+    for (args, expected) in cases {
+        let run = ws.covenant(&["mint"]).args(args).passphrase().run();
+        assert_eq!(run.fails(2), expected);
+        assert!(
+            std::fs::read(&ledger).unwrap() == before,
+            "{args:?} wrote to the ledger"
+        );
+        assert!(!ws.path("fresh").exists());
+        assert_eq!(token_files(&ws.path("tokens")), ["c0001.jwt"]);
+    }
+}
+
+#[test]
+fn with_json_a_path_that_is_not_utf8_is_refused_before_anything_is_signed() {
+    use std::os::unix::ffi::OsStrExt;
+    let (ws, _) = Workspace::with_key("ES256");
+    let dir = contracts(&ws, "c", 2);
+    let odd = dir.join(std::ffi::OsStr::from_bytes(b"c\xff.toml"));
+    std::fs::rename(dir.join("c0001.toml"), &odd).unwrap();
+    let before = ws.snapshot();
+
+    let run = ws
+        .covenant(&["mint", "--out-dir", "tokens", "--json", "c"])
+        .passphrase()
+        .run();
+    assert_eq!(
+        run.fails(2),
+        "covenant: c/c\u{fffd}.toml: the path is not UTF-8, so --json cannot report it; \
+         rename it, or leave out --json"
+    );
+    assert!(ws.snapshot() == before);
+
+    // Without --json there is nothing to refuse.
+    ws.covenant(&["mint", "--out-dir", "tokens", "c"])
+        .passphrase()
+        .run()
+        .ok();
+    assert_eq!(minted_records(&ws).len(), 2);
+}
+
+#[test]
+fn a_refused_batch_still_reports_its_refusals_in_json() {
+    let (ws, kid) = Workspace::with_key("ES256");
+    let dir = contracts(&ws, "c", 3);
+    for name in ["c0000.toml", "c0002.toml"] {
+        let path = dir.join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("\"invoices:read\"", "\"invoice:read\"")).unwrap();
+    }
+
+    let run = ws
+        .covenant(&["mint", "--out-dir", "tokens", "--json", "c"])
+        .passphrase()
+        .run();
+    run.fails(2);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["kid"], kid.as_str());
+    assert_eq!(doc["minted"], serde_json::json!([]));
+    let refused: Vec<&str> = doc["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["contract"].as_str().unwrap())
+        .collect();
+    assert_eq!(refused, ["c/c0000.toml", "c/c0002.toml"]);
+
+    // When every contract is refused, --keep-going has nothing to go on with.
+    std::fs::remove_file(dir.join("c0001.toml")).unwrap();
+    let none = ws
+        .covenant(&["mint", "--out-dir", "tokens", "--keep-going", "c"])
+        .passphrase()
+        .run();
+    none.fails(2);
+    assert_eq!(
+        none.stderr.lines().last().unwrap(),
+        "covenant: 2 of 2 contracts were refused (each is reported above); nothing was \
+         minted, as none passed"
+    );
+    assert!(minted_records(&ws).is_empty());
+}
+
+#[test]
+fn a_reader_that_goes_away_does_not_hide_the_refusals() {
+    let (ws, _) = Workspace::with_key("ES256");
+    let dir = contracts(&ws, "c", 3);
+    let bad = dir.join("c0001.toml");
+    let text = std::fs::read_to_string(&bad).unwrap();
+    std::fs::write(&bad, text.replace("\"invoices:read\"", "\"invoice:read\"")).unwrap();
+
+    let mut child = ws
+        .covenant(&["mint", "--out-dir", "tokens", "--keep-going", "--json", "c"])
+        .passphrase()
+        .spawn();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.ends_with("the other 2 tokens were minted into tokens\n"),
+        "{stderr}"
+    );
+    assert_eq!(minted_records(&ws).len(), 2);
+}
+
+#[test]
+fn token_files_left_unfinished_by_a_stopped_batch_are_pointed_out() {
+    let (ws, _) = Workspace::with_key("ES256");
+    contracts(&ws, "c", 2);
+    std::fs::create_dir(ws.path("tokens")).unwrap();
+    ws.write("tokens/.c0007.jwt.Xk3q9Z.covenant-tmp", "a token\n");
+
+    let run = ws
+        .covenant(&["mint", "--out-dir", "tokens", "c"])
+        .passphrase()
+        .run();
+    run.ok();
+    assert!(
+        run.stderr.starts_with(
+            "covenant: warning: tokens holds 1 unfinished token file (named \
+             .NAME.jwt.*.covenant-tmp) left by a batch stopped while writing them."
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        token_files(&ws.path("tokens")),
+        [".c0007.jwt.Xk3q9Z.covenant-tmp", "c0000.jwt", "c0001.jwt"]
+    );
 }

@@ -322,3 +322,26 @@ fn a_start_without_an_offset_is_ambiguous_and_refused() {
          (Z or +hh:mm); a local time is ambiguous"
     );
 }
+
+#[test]
+fn json_output_refuses_an_out_path_it_could_not_report() {
+    use std::os::unix::ffi::OsStrExt;
+    let (ws, _) = Workspace::with_key("ES256");
+    let out = ws.path("t").join(std::ffi::OsStr::from_bytes(b"\xfe.jwt"));
+    std::fs::create_dir(ws.path("t")).unwrap();
+    let before = common::snapshot(&ws.store());
+    let run = ws
+        .covenant(&["mint", "--json", "--out"])
+        .arg(&out)
+        .arg(example("acme-logistics.toml"))
+        .passphrase()
+        .run();
+    assert!(
+        run.fails(2).ends_with(
+            "the path is not UTF-8, so --json cannot report it; rename it, or leave out --json"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(common::snapshot(&ws.store()), before);
+}

@@ -89,6 +89,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
 }
 
 fn run_single(ctx: &Context, args: &Args, path: &Path) -> Result<()> {
+    if args.json {
+        batch::require_utf8(&args.out)?;
+    }
     let mut store = Store::open(&ctx.store, Access::Write)?;
     let bytes = file::read_input(path, file::MAX_INPUT)?;
     let contract = Contract::check(path, &bytes, &store.policy, ctx.now)?;

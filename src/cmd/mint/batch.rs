@@ -57,6 +57,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let kid = key.kid();
 
     let items = expand(&args.contracts)?;
+    if args.json {
+        require_utf8(items.iter().chain([&out_dir]))?;
+    }
     check_out_dir(&out_dir, &items)?;
     let total = items.len();
     let Checked {
@@ -64,13 +67,29 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         drafts,
         refusals,
     } = check_all(&store, &key, &items, ctx)?;
+    let refused = |outcome: String| Error::ContractsRefused {
+        refused: refusals.len(),
+        total,
+        outcome,
+    };
     if !refusals.is_empty() && (!args.keep_going || drafts.is_empty()) {
-        return Err(Error::ContractsRefused {
-            refused: refusals.len(),
-            total,
-            outcome: "nothing was minted. Fix them, or pass --keep-going to mint the others".into(),
-        });
+        let outcome = if drafts.is_empty() {
+            "nothing was minted, as none passed"
+        } else {
+            "nothing was minted. Fix them, or pass --keep-going to mint the others"
+        };
+        let nothing = Done {
+            items: &items,
+            indices: &[],
+            tokens: &[],
+            out_dir: &out_dir,
+        };
+        // The refusals are the report; the error says why nothing was minted
+        // even when the report could not be written.
+        let _ = report(&args, kid, &nothing, &refusals);
+        return Err(refused(outcome.into()));
     }
+    prepare_out_dir(&out_dir)?;
 
     let unlock = Unlock::from_options(args.passphrase_file.clone(), args.identity.clone());
     unlock.check_for(kid, &store.current_custody(kid)?)?;
@@ -99,8 +118,15 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     bar.set_position(0);
     bar.set_message("writing");
     let names = indices.iter().map(|&i| token_name(&items[i]));
-    write_tokens(&out_dir, names, &tokens, &|| bar.inc(1))?;
+    let written = std::cell::Cell::new(0);
+    let delivered = write_tokens(&out_dir, names, &tokens, &|| {
+        written.set(written.get() + 1);
+        bar.inc(1);
+    });
     bar.finish_and_clear();
+    if let Err(e) = delivered {
+        return Err(undelivered(&e, &out_dir, &tokens, written.get()));
+    }
 
     let done = Done {
         items: &items,
@@ -108,19 +134,63 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         tokens: &tokens,
         out_dir: &out_dir,
     };
-    report(&args, kid, &done, &refusals)?;
+    let reported = report(&args, kid, &done, &refusals);
     if refusals.is_empty() {
-        return Ok(());
+        return reported;
     }
-    Err(Error::ContractsRefused {
-        refused: refusals.len(),
-        total,
-        outcome: format!(
-            "the other {} tokens were minted into {}",
-            tokens.len(),
-            out_dir.display()
-        ),
-    })
+    Err(refused(format!(
+        "the other {} {} minted into {}",
+        plural(tokens.len(), "token"),
+        if tokens.len() == 1 { "was" } else { "were" },
+        out_dir.display()
+    )))
+}
+
+/// "1 token", "2 tokens".
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// Refuses paths that are not UTF-8 before anything is done, when they
+/// would have to be written into a JSON report.
+pub(super) fn require_utf8<'a>(paths: impl IntoIterator<Item = &'a PathBuf>) -> Result<()> {
+    match paths.into_iter().find(|path| path.to_str().is_none()) {
+        None => Ok(()),
+        Some(path) => Err(Error::Usage(format!(
+            "{}: the path is not UTF-8, so --json cannot report it; rename it, or leave out \
+             --json",
+            path.display()
+        ))),
+    }
+}
+
+/// The error of a batch whose tokens are on record but whose token files
+/// could not all be written: it lists every token that did not reach its
+/// file, so that each can be revoked.
+fn undelivered(
+    cause: &Error,
+    out_dir: &Path,
+    tokens: &[Zeroizing<String>],
+    written: usize,
+) -> Error {
+    let jtis: Vec<String> = tokens[written..]
+        .iter()
+        .map(|token| Issued::read(token).map_or_else(|e| format!("(unreadable: {e})"), |i| i.jti))
+        .collect();
+    Error::Usage(format!(
+        "{cause}\n{written} of {} token files were written to {}; the other {} {} on record \
+         but not delivered. Revoke each with `covenant revoke JTI --reason undelivered` \
+         before minting its contract again; their jtis, one per line:\n{}",
+        tokens.len(),
+        out_dir.display(),
+        plural(jtis.len(), "token"),
+        if jtis.len() == 1 { "is" } else { "are" },
+        jtis.join("\n")
+    ))
 }
 
 /// The contract files named on the command line, folders expanded to the
@@ -160,13 +230,14 @@ fn expand(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
-/// The name of a contract's token file: acme.toml gives acme.jwt. Worked
+/// The name of a contract's token file: acme.toml gives acme.jwt, and
+/// acme.v2.toml gives acme.v2.jwt. Worked
 /// out again when needed rather than kept, as a batch keeps little but its
 /// tokens; `expand` has checked that every path has a file name.
 fn token_name(contract: &Path) -> PathBuf {
-    let mut name = PathBuf::from(contract.file_stem().unwrap_or_default());
-    name.set_extension("jwt");
-    name
+    let mut name = contract.file_stem().unwrap_or_default().to_os_string();
+    name.push(".jwt");
+    PathBuf::from(name)
 }
 
 /// Refuses the batch when the output folder cannot be made, or when two
@@ -174,6 +245,12 @@ fn token_name(contract: &Path) -> PathBuf {
 /// never replaces a token, and finding out after signing would leave
 /// tokens on record that were never handed out.
 fn check_out_dir(dir: &Path, items: &[PathBuf]) -> Result<()> {
+    if dir.symlink_metadata().is_ok() && !dir.exists() {
+        return Err(Error::Usage(format!(
+            "{}: --out-dir is a symbolic link to nothing",
+            dir.display()
+        )));
+    }
     if dir.exists() && !dir.is_dir() {
         return Err(Error::Usage(format!(
             "{}: --out-dir names a file, not a folder",
@@ -192,14 +269,19 @@ fn check_out_dir(dir: &Path, items: &[PathBuf]) -> Result<()> {
     for item in items {
         let name = token_name(item);
         let target = dir.join(&name);
-        if let Some(other) = first_source.insert(name, item) {
+        if name.as_os_str().len() > NAME_MAX {
+            collisions.push(format!(
+                "{}: the token file name would be longer than {NAME_MAX} bytes",
+                item.display()
+            ));
+        } else if let Some(other) = first_source.insert(name, item) {
             collisions.push(format!(
                 "{} and {} would both be written to {}",
                 other.display(),
                 item.display(),
                 target.display()
             ));
-        } else if target.exists() {
+        } else if target.symlink_metadata().is_ok() {
             collisions.push(format!(
                 "{} would be written to {}, which exists",
                 item.display(),
@@ -208,6 +290,7 @@ fn check_out_dir(dir: &Path, items: &[PathBuf]) -> Result<()> {
         }
     }
     if collisions.is_empty() {
+        warn_of_leftovers(dir);
         return Ok(());
     }
     let count = collisions.len();
@@ -216,10 +299,51 @@ fn check_out_dir(dir: &Path, items: &[PathBuf]) -> Result<()> {
         shown.push(format!("and {} more", count - COLLISIONS_SHOWN));
     }
     Err(Error::Usage(format!(
-        "nothing was minted, because token files would collide: {}. covenant never \
+        "nothing was minted, because of the token files' names: {}. covenant never \
          replaces a token; rename the contract files or choose another --out-dir",
         shown.join("; ")
     )))
+}
+
+/// The longest file name most file systems take, in bytes.
+const NAME_MAX: usize = 255;
+
+/// Tells the operator about token files that a batch stopped while writing
+/// them left under their temporary names: each holds a token that is on
+/// record, and only a person can tell whether it was meant to be handed
+/// out.
+fn warn_of_leftovers(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let leftovers = entries
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| {
+            let name = entry.file_name();
+            name.to_string_lossy().contains(file::TEMP_MARK)
+        })
+        .count();
+    if leftovers > 0 {
+        eprintln!(
+            "covenant: warning: {} holds {} (named \
+             .NAME.jwt.*.{}) left by a batch stopped while writing them. Each holds a \
+             token that is on record: rename it to NAME.jwt to deliver it, or delete it \
+             and revoke its jti",
+            dir.display(),
+            plural(leftovers, "unfinished token file"),
+            file::TEMP_MARK
+        );
+    }
+}
+
+/// Creates the output folder if needed and checks that a file can be
+/// made in it, before the key is unlocked: a folder that cannot take the
+/// tokens would otherwise be found out only once they are on record.
+fn prepare_out_dir(dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        file::create_private_dir(dir)?;
+    }
+    file::new_temp_in(dir).map(drop)
 }
 
 /// What checking the batch left: for each contract that passed, its index
@@ -298,9 +422,6 @@ fn write_tokens(
     tokens: &[Zeroizing<String>],
     done: &dyn Fn(),
 ) -> Result<()> {
-    if !dir.exists() {
-        file::create_private_dir(dir)?;
-    }
     let files = names.zip(tokens).map(|(name, token)| {
         let parts: [&[u8]; 2] = [token.as_bytes(), b"\n"];
         (name, parts)
@@ -321,8 +442,8 @@ struct Done<'a> {
 fn report(args: &Args, kid: &str, done: &Done<'_>, refusals: &[(usize, String)]) -> Result<()> {
     if !args.json {
         eprintln!(
-            "covenant: minted {} tokens with key {kid} into {}",
-            done.tokens.len(),
+            "covenant: minted {} with key {kid} into {}",
+            plural(done.tokens.len(), "token"),
             done.out_dir.display()
         );
         return Ok(());
