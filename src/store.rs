@@ -295,7 +295,7 @@ fn lock(dir: &Path) -> Result<File> {
     match file.try_lock() {
         Ok(()) => {}
         Err(fs::TryLockError::WouldBlock) => {
-            eprintln!(
+            errln!(
                 "covenant: another covenant process is using {}; waiting for it",
                 dir.display()
             );

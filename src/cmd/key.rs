@@ -127,12 +127,12 @@ fn generate(ctx: &Context, args: GenerateArgs) -> Result<()> {
         }))?;
     } else {
         match signs_until {
-            Some(until) => eprintln!(
+            Some(until) => errln!(
                 "covenant: generated {} key; it signs until {}",
                 args.alg,
                 show_time(until)
             ),
-            None => eprintln!(
+            None => errln!(
                 "covenant: generated {} key; it is published and waits for \
                  `covenant key rotate`; republish the JWKS now",
                 args.alg
@@ -184,7 +184,7 @@ fn new_key(
 ) -> Result<(Jwk, Entry)> {
     let passphrase = source.new_secret(&format!("the new {alg} key"))?;
     if alg.is_rsa() {
-        eprintln!("covenant: generating a {bits}-bit RSA key; this can take a while");
+        errln!("covenant: generating a {bits}-bit RSA key; this can take a while");
     }
     let pkcs8 = key::generate(alg, bits).map_err(Error::Usage)?;
     let jwk = Jwk::new(key::public_key(alg, &pkcs8).map_err(Error::Usage)?, alg);
@@ -265,7 +265,7 @@ fn list(ctx: &Context, args: ListArgs) -> Result<()> {
         return Ok(());
     }
     if keys.is_empty() {
-        eprintln!("covenant: no signing keys yet; run `covenant key generate`");
+        errln!("covenant: no signing keys yet; run `covenant key generate`");
         return Ok(());
     }
     outln!(

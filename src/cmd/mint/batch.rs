@@ -245,7 +245,7 @@ fn check_all(store: &Store, key: &Key, items: &[PathBuf], ctx: &Context) -> Resu
         match check_one(store, key, item, ctx) {
             Ok(contract) => {
                 for warning in &contract.warnings {
-                    eprintln!("covenant: warning: {}: {warning}", item.display());
+                    errln!("covenant: warning: {}: {warning}", item.display());
                 }
                 checked.indices.push(index);
                 let issuer = &store.policy.issuer;
@@ -257,7 +257,7 @@ fn check_all(store: &Store, key: &Key, items: &[PathBuf], ctx: &Context) -> Resu
                 }
             }
             Err(e) => {
-                eprintln!("covenant: {e}");
+                errln!("covenant: {e}");
                 // The first line is the complete cause; the rest is the
                 // source snippet, which is for people.
                 let cause = e.to_string().lines().next().unwrap_or_default().to_string();
@@ -320,7 +320,7 @@ struct Done<'a> {
 /// Tells the operator, or a script with `--json`, what was minted.
 fn report(args: &Args, kid: &str, done: &Done<'_>, refusals: &[(usize, String)]) -> Result<()> {
     if !args.json {
-        eprintln!(
+        errln!(
             "covenant: minted {} tokens with key {kid} into {}",
             done.tokens.len(),
             done.out_dir.display()
