@@ -34,6 +34,12 @@ pub enum Error {
     #[error("{path}: {reason}")]
     KeyFile { path: PathBuf, reason: String },
 
+    /// Key files the store should hold are missing or damaged, as a look
+    /// without unsealing found (`covenant status`): each path with what is
+    /// wrong with it.
+    #[error("{}", key_files_damaged(.0))]
+    KeyFilesDamaged(Vec<(PathBuf, String)>),
+
     /// The key id does not name a key in this store.
     #[error("no key {kid} in the store; `covenant key list` shows the keys")]
     KeyNotFound { kid: String },
@@ -120,12 +126,33 @@ impl Error {
     }
 
     /// The process exit status for this error: 1 when a verification ran
-    /// and said no, 2 when the command could not do its job.
+    /// and said no (a damaged ledger or key file found counts), 2 when the
+    /// command could not do its job.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::TokenRejected(_) | Error::Rejected(_) => 1,
-            Error::Ledger { .. } => 1,
+            Error::Ledger { .. } | Error::KeyFilesDamaged(_) => 1,
             _ => 2,
+        }
+    }
+}
+
+fn key_files_damaged(files: &[(PathBuf, String)]) -> String {
+    match files {
+        [(path, problem)] => format!(
+            "{}: {problem}; restore it from a backup of the store",
+            path.display()
+        ),
+        _ => {
+            let each: Vec<String> = files
+                .iter()
+                .map(|(path, problem)| format!("{} ({problem})", path.display()))
+                .collect();
+            format!(
+                "{} key files are missing or damaged: {}; restore them from a backup of the store",
+                files.len(),
+                each.join(", ")
+            )
         }
     }
 }

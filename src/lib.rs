@@ -17,6 +17,10 @@
 //!   transcripts.
 #![forbid(unsafe_code)]
 
+// First, so that its `errln!` macro is in scope in every module below.
+#[macro_use]
+pub mod stderr;
+
 pub mod algorithm;
 pub mod audit;
 pub mod calendar;
@@ -57,7 +61,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error::Error::OutputClosed) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("covenant: {e}");
+            errln!("covenant: {e}");
             ExitCode::from(e.exit_code())
         }
     }

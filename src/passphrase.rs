@@ -71,7 +71,7 @@ impl PassphraseSource {
             }
         };
         if passphrase.expose_secret().chars().count() < RECOMMENDED_MIN_CHARS {
-            eprintln!(
+            errln!(
                 "covenant: warning: the passphrase for {what} is shorter than \
                  {RECOMMENDED_MIN_CHARS} characters"
             );
@@ -119,7 +119,7 @@ fn read_file(path: &Path) -> Result<SecretString> {
         && meta.is_file()
         && meta.permissions().mode() & 0o077 != 0
     {
-        eprintln!(
+        errln!(
             "covenant: warning: {} can be read by other users; chmod 600 it",
             path.display()
         );

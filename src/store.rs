@@ -33,11 +33,25 @@ use crate::ledger::{self, Entry, Event, Head};
 use crate::policy::{self, Policy};
 use crate::state::{self, State};
 
+mod health;
 mod keys;
+
+pub use health::{CheckedFile, KeyFileState};
 
 const KEYS_DIR: &str = "keys";
 const ROOT_KEY_FILE: &str = "root.age";
 const LOCK_FILE: &str = ".lock";
+
+/// The parts of a complete store, which `open` requires.
+const PARTS: &[&str] = &[
+    policy::FILE_NAME,
+    ledger::FILE_NAME,
+    KEYS_DIR,
+    ROOT_KEY_FILE,
+];
+
+/// The parts a store cannot be read without, which `inspect` requires.
+const READABLE_PARTS: &[&str] = &[policy::FILE_NAME, ledger::FILE_NAME, KEYS_DIR];
 
 /// An open store, with its policy read and its ledger replayed.
 pub struct Store {
@@ -148,6 +162,18 @@ impl Store {
     /// Opens an existing store. With `Access::Write` the store's lock is
     /// taken first, so the state read is the state written against.
     pub fn open(dir: &Path, access: Access) -> Result<Store> {
+        Store::load(dir, access, PARTS)
+    }
+
+    /// Opens an existing store to report on it, without the lock. Unlike
+    /// `open`, it does not refuse a store whose root key file is missing:
+    /// `status` and `key list` report that file with the others
+    /// (`key_files`) instead.
+    pub fn inspect(dir: &Path) -> Result<Store> {
+        Store::load(dir, Access::Read, READABLE_PARTS)
+    }
+
+    fn load(dir: &Path, access: Access, required: &[&str]) -> Result<Store> {
         if !dir.is_dir() {
             return Err(Error::StoreInvalid {
                 path: dir.to_path_buf(),
@@ -156,12 +182,7 @@ impl Store {
                     .into(),
             });
         }
-        for part in [
-            policy::FILE_NAME,
-            ledger::FILE_NAME,
-            KEYS_DIR,
-            ROOT_KEY_FILE,
-        ] {
+        for part in required {
             if !dir.join(part).exists() {
                 return Err(Error::StoreInvalid {
                     path: dir.to_path_buf(),
@@ -177,7 +198,7 @@ impl Store {
             && let Some(removed) = ledger::roll_back_unfinished(&ledger::path_in(dir))?
             && removed > 0
         {
-            eprintln!(
+            errln!(
                 "covenant: an earlier command was stopped while adding its records to the \
                  ledger; as it never finished, its unfinished records ({removed} bytes) \
                  were removed"
@@ -305,7 +326,7 @@ fn lock(dir: &Path) -> Result<File> {
     match file.try_lock() {
         Ok(()) => {}
         Err(fs::TryLockError::WouldBlock) => {
-            eprintln!(
+            errln!(
                 "covenant: another covenant process is using {}; waiting for it",
                 dir.display()
             );

@@ -124,8 +124,10 @@ fn key_generate_makes_a_key_of_every_algorithm_and_only_the_first_signs() {
             "retired": null,
             "revoked": null,
             "destroyed": null,
+            "key_file": "ok",
         })
     );
+    assert_eq!(list["root_key_file"], "ok");
 }
 
 #[test]

@@ -127,3 +127,45 @@ fn a_reader_that_stops_early_ends_the_command_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0");
 }
+
+/// Messages on stderr are for people; when nobody can read them (stderr is
+/// a pipe whose reader has died), the command still does its job and exits
+/// with its documented status. A panic would exit 101, and a mint that
+/// panicked on its "minted" message had recorded a token it never printed.
+#[test]
+fn a_closed_stderr_changes_nothing_but_the_messages() {
+    let (ws, _) = Workspace::with_key("ES256");
+    let before = ws.snapshot();
+    let text = std::fs::read_to_string(example("acme-logistics.toml")).unwrap();
+    ws.write(
+        "contract.toml",
+        &text.replacen("\"shipments:read\"", "\"shipment:read\"", 1),
+    );
+    let refused = ws
+        .covenant(&["mint", "contract.toml"])
+        .passphrase()
+        .run_with_stderr_closed();
+    assert_eq!(refused.code, 2, "stdout:\n{}", refused.stdout);
+    assert_eq!(refused.stdout, "");
+    std::fs::remove_file(ws.path("contract.toml")).unwrap();
+    assert_eq!(ws.snapshot(), before, "a refused mint changed nothing");
+
+    let minted = ws
+        .covenant(&["mint"])
+        .arg(example("acme-logistics.toml"))
+        .passphrase()
+        .run_with_stderr_closed();
+    assert_eq!(minted.code, 0, "stdout:\n{}", minted.stdout);
+    let token = minted.stdout.trim();
+    let jti = common::claims(token)["jti"].as_str().unwrap().to_string();
+    assert_eq!(common::claims(token)["sub"], "acme-logistics");
+    let status: serde_json::Value =
+        serde_json::from_str(ws.covenant(&["status", "--json"]).run().ok()).unwrap();
+    let recorded: Vec<&str> = status["tokens_expiring"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["jti"].as_str().unwrap())
+        .collect();
+    assert_eq!(recorded, [jti.as_str()]);
+}

@@ -6,7 +6,7 @@
 //! rehearse an abandoned ceremony.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -77,8 +77,7 @@ impl Terminal {
     /// Reads one answer, trimmed. A closed terminal or `abort` stops the
     /// ceremony.
     fn answer(&mut self, prompt: &str) -> Flow<String> {
-        eprint!("{prompt}");
-        let _ = std::io::stderr().flush();
+        crate::stderr::write(prompt);
         let mut line = String::new();
         let n = self
             .lines
@@ -112,7 +111,7 @@ impl Terminal {
             if self.ask(prompt)?.eq_ignore_ascii_case(word) {
                 return Ok(());
             }
-            eprintln!("  type `{word}`, or `abort` to stop the ceremony");
+            errln!("  type `{word}`, or `abort` to stop the ceremony");
         }
     }
 }

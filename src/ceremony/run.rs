@@ -91,11 +91,11 @@ pub fn run(opts: &Options, room: &mut dyn Room, now: &dyn Fn() -> Timestamp) -> 
                 Stop::Abandon(why) => why.clone(),
                 Stop::Fail(e) => e.to_string(),
             };
-            eprintln!(
+            errln!(
                 "\ncovenant: ceremony {} ABANDONED at {step}: {reason}",
                 script.name
             );
-            eprintln!("covenant: nothing it did was kept; the store is as it was before");
+            errln!("covenant: nothing it did was kept; the store is as it was before");
             if let (Some(store), false) = (real.as_mut(), opts.rehearse) {
                 store.record(
                     now(),
@@ -109,9 +109,9 @@ pub fn run(opts: &Options, room: &mut dyn Room, now: &dyn Fn() -> Timestamp) -> 
                         },
                     }],
                 )?;
-                eprintln!("covenant: recorded ceremony.abandoned in the ledger");
+                errln!("covenant: recorded ceremony.abandoned in the ledger");
             } else if real.is_none() && !opts.rehearse {
-                eprintln!("covenant: there is no store yet to record the abandonment in");
+                errln!("covenant: there is no store yet to record the abandonment in");
             }
             Err(match stop {
                 Stop::Fail(e) => e,
@@ -136,18 +136,18 @@ fn open_real(opts: &Options) -> Result<Option<Store>> {
 
 fn banner(opts: &Options) {
     let s = &opts.script;
-    eprintln!("\n== Ceremony: {}", s.title);
+    errln!("\n== Ceremony: {}", s.title);
     if opts.rehearse {
-        eprintln!("== REHEARSAL: against a throwaway store; the real store is not touched");
+        errln!("== REHEARSAL: against a throwaway store; the real store is not touched");
     }
-    eprintln!("\n{}\n", s.purpose.trim());
-    eprintln!("script  {}", s.path.display());
-    eprintln!("sha256  {}", words::grouped(&s.sha256));
-    eprintln!("\nRoles:");
+    errln!("\n{}\n", s.purpose.trim());
+    errln!("script  {}", s.path.display());
+    errln!("sha256  {}", words::grouped(&s.sha256));
+    errln!("\nRoles:");
     for r in &s.roles {
-        eprintln!("  {:<14} {}: {}", r.id, r.title, r.duty);
+        errln!("  {:<14} {}: {}", r.id, r.title, r.duty);
     }
-    eprintln!("\nAt any prompt, `abort` stops the ceremony; nothing it did is kept.\n");
+    errln!("\nAt any prompt, `abort` stops the ceremony; nothing it did is kept.\n");
 }
 
 /// Staging directories left by ceremonies that were killed hold nothing the
@@ -163,7 +163,7 @@ fn warn_leftovers(store: &Path) {
             .to_string_lossy()
             .starts_with(".covenant-ceremony-")
         {
-            eprintln!(
+            errln!(
                 "covenant: note: {} was left by an interrupted ceremony; the store does not \
                  need it, and it can be removed",
                 entry.path().display()
@@ -188,7 +188,7 @@ fn walk(
     let mut records = Vec::new();
     let total = opts.script.steps.len();
     for (n, step) in opts.script.steps.iter().enumerate() {
-        eprintln!(
+        errln!(
             "\n== Step {} of {total}: {} [{}]",
             n + 1,
             step.title,
@@ -224,7 +224,7 @@ fn roll_call(script: &Script, room: &mut dyn Room) -> Flow<Cast> {
             let path = fs::canonicalize(&path).map_err(|e| Error::io("read", &path, e))?;
             let bytes = fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
             let sha = sha256_hex(&bytes);
-            eprintln!(
+            errln!(
                 "  {}: {} sha256 {}",
                 input.id,
                 path.display(),
@@ -272,12 +272,12 @@ fn run_step(
     room.begin(step)?;
     let started = show_time(now());
     for line in step.say.trim().lines() {
-        eprintln!("  | {line}");
+        errln!("  | {line}");
     }
     if let Some(check) = &step.check {
         check::run(check, &staging.store(), now())
             .map_err(|why| Stop::Abandon(format!("check {check} failed: {why}")))?;
-        eprintln!("  check {check}: passed");
+        errln!("  check {check}: passed");
     }
     let mut values = Vec::new();
     let action = match &step.action {
@@ -287,8 +287,8 @@ fn run_step(
                 .map(|a| script::substitute(a, |id| input_value(cast, id)))
                 .collect();
             let actor = actor(opts, step, cast);
-            eprintln!("  action: covenant {}", argv.join(" "));
-            eprintln!("  run by: {actor}");
+            errln!("  action: covenant {}", argv.join(" "));
+            errln!("  run by: {actor}");
             room.ready(step)?;
             let record = loop {
                 match run_action(opts, &argv, &actor, staging, room.interactive())? {
@@ -312,7 +312,7 @@ fn run_step(
             .expect("the script checked its roles");
         let name = holder(cast, role_id);
         room.confirm(step, role, &name)?;
-        eprintln!("  confirmed by {name}, {}", role.title);
+        errln!("  confirmed by {name}, {}", role.title);
         confirmations.push(Confirmation {
             name,
             role: role_id.clone(),
@@ -334,15 +334,15 @@ fn run_step(
 
 fn show_results(values: &[Spoken], files: &[FileDigest]) {
     if !values.is_empty() {
-        eprintln!("  Compare aloud:");
+        errln!("  Compare aloud:");
     }
     for v in values {
-        eprintln!("    {}", v.label);
-        eprintln!("      hex    {}", words::grouped(&v.hex));
-        eprintln!("      words  {}", v.words);
+        errln!("    {}", v.label);
+        errln!("      hex    {}", words::grouped(&v.hex));
+        errln!("      words  {}", v.words);
     }
     for f in files {
-        eprintln!("  wrote {} sha256 {}", f.name, words::grouped(&f.sha256));
+        errln!("  wrote {} sha256 {}", f.name, words::grouped(&f.sha256));
     }
 }
 
@@ -417,7 +417,7 @@ fn run_action(
         .output()
         .map_err(|e| Error::io("run", exe.clone(), e))?;
     if !output.status.success() {
-        eprintln!("  the action failed ({})", output.status);
+        errln!("  the action failed ({})", output.status);
         return Ok(None);
     }
     let text = String::from_utf8_lossy(&output.stdout)
@@ -520,7 +520,7 @@ fn finish_ceremony(
         steps,
     };
 
-    eprintln!("\n== Every step is confirmed. The root key signs the transcript.");
+    errln!("\n== Every step is confirmed. The root key signs the transcript.");
     let source = PassphraseSource::from_option(opts.passphrase_file.clone());
     source.check_available()?;
     let signer = root::unlock(&store, &source)?;

@@ -64,7 +64,7 @@ impl Staging {
         swapped.map_err(|e| Error::io("put the ceremony's store in place at", store, e))?;
         // The swap is done; a failure to flush it is not a failed ceremony.
         if let Err(e) = file::sync_dir(file::parent_of(store)) {
-            eprintln!("covenant: warning: {e}");
+            errln!("covenant: warning: {e}");
         }
         Ok(())
     }

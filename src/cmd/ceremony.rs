@@ -115,13 +115,13 @@ fn run_ceremony(ctx: &Context, args: RunArgs) -> Result<()> {
         out_dir,
     };
     let done = run::run(&opts, room.as_mut(), &clock::now)?;
-    eprintln!(
+    errln!(
         "\ncovenant: ceremony {} completed{}; transcript sha256 {}",
         opts.script.name,
         if opts.rehearse { " (rehearsal)" } else { "" },
         done.sha256
     );
-    eprintln!(
+    errln!(
         "covenant: transcript and outputs in {}",
         done.out_dir.display()
     );
@@ -187,7 +187,7 @@ fn check(args: CheckArgs) -> Result<()> {
     }
     let name = args.script.expect("clap requires SCRIPT without --list");
     let script = load(&name)?;
-    eprintln!(
+    errln!(
         "covenant: {}: {} roles, {} steps; the script is valid",
         script.path.display(),
         script.roles.len(),

@@ -76,9 +76,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             "root": { "kid": root.kid, "fingerprint": fingerprint },
         }))?;
     } else {
-        eprintln!("covenant: created store {}", ctx.store.display());
-        eprintln!("covenant: root key fingerprint (auditors pin this):");
-        eprintln!("  {}", grouped(&fingerprint));
+        errln!("covenant: created store {}", ctx.store.display());
+        errln!("covenant: root key fingerprint (auditors pin this):");
+        errln!("  {}", grouped(&fingerprint));
         outln!("{fingerprint}");
     }
     Ok(())

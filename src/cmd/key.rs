@@ -127,12 +127,12 @@ fn generate(ctx: &Context, args: GenerateArgs) -> Result<()> {
         }))?;
     } else {
         match signs_until {
-            Some(until) => eprintln!(
+            Some(until) => errln!(
                 "covenant: generated {} key; it signs until {}",
                 args.alg,
                 show_time(until)
             ),
-            None => eprintln!(
+            None => errln!(
                 "covenant: generated {} key; it is published and waits for \
                  `covenant key rotate`; republish the JWKS now",
                 args.alg
@@ -184,7 +184,7 @@ fn new_key(
 ) -> Result<(Jwk, Entry)> {
     let passphrase = source.new_secret(&format!("the new {alg} key"))?;
     if alg.is_rsa() {
-        eprintln!("covenant: generating a {bits}-bit RSA key; this can take a while");
+        errln!("covenant: generating a {bits}-bit RSA key; this can take a while");
     }
     let pkcs8 = key::generate(alg, bits).map_err(Error::Usage)?;
     let jwk = Jwk::new(key::public_key(alg, &pkcs8).map_err(Error::Usage)?, alg);
@@ -237,9 +237,18 @@ fn find<'a>(store: &'a Store, kid: &str) -> Result<&'a crate::state::Key> {
 }
 
 fn list(ctx: &Context, args: ListArgs) -> Result<()> {
-    let store = Store::open(&ctx.store, Access::Read)?;
+    // Inspected rather than opened, so that a missing root key file is
+    // shown instead of refused.
+    let store = Store::inspect(&ctx.store)?;
     let leeway = store.policy.leeway_seconds;
     let keys = &store.state.keys;
+    let files = store.key_files();
+    let file_of = |kid: &str| {
+        files
+            .iter()
+            .find(|f| f.key.is_some_and(|k| k.kid() == kid))
+            .map(|f| f.state.name())
+    };
     if args.json {
         let list: Vec<_> = keys
             .iter()
@@ -258,35 +267,46 @@ fn list(ctx: &Context, args: ListArgs) -> Result<()> {
                     "retired": k.retired.as_ref().map(|c| show_time(c.time)),
                     "revoked": k.revoked.as_ref().map(|c| show_time(c.time)),
                     "destroyed": k.destroyed.as_ref().map(|c| show_time(c.time)),
+                    "key_file": file_of(k.kid()),
                 })
             })
             .collect();
-        print_json(&json!({ "keys": list }))?;
-        return Ok(());
-    }
-    if keys.is_empty() {
-        eprintln!("covenant: no signing keys yet; run `covenant key generate`");
-        return Ok(());
-    }
-    outln!(
-        "{:<43}  {:<5}  {:<9}  {:<20}  {:<20}  {:<20}  TOKENS",
-        "KID",
-        "ALG",
-        "STATE",
-        "CREATED",
-        "SIGNS FROM",
-        "SIGNS UNTIL"
-    );
-    for k in keys {
+        // `key_files` lists the root key's file first.
+        let root_file = files[0].state.name();
+        print_json(&json!({ "root_key_file": root_file, "keys": list }))?;
+    } else if keys.is_empty() {
+        errln!("covenant: no signing keys yet; run `covenant key generate`");
+    } else {
         outln!(
-            "{:<43}  {:<5}  {:<9}  {:<20}  {:<20}  {:<20}  {}",
-            k.kid(),
-            k.alg().name(),
-            k.state(ctx.now, leeway).name(),
-            show_time(k.created),
-            k.activated.map_or("-".into(), show_time),
-            k.signing_ends().map_or("-".into(), show_time),
-            k.tokens,
+            "{:<43}  {:<5}  {:<9}  {:<20}  {:<20}  {:<20}  {:<6}  FILE",
+            "KID",
+            "ALG",
+            "STATE",
+            "CREATED",
+            "SIGNS FROM",
+            "SIGNS UNTIL",
+            "TOKENS"
+        );
+        for k in keys {
+            outln!(
+                "{:<43}  {:<5}  {:<9}  {:<20}  {:<20}  {:<20}  {:<6}  {}",
+                k.kid(),
+                k.alg().name(),
+                k.state(ctx.now, leeway).name(),
+                show_time(k.created),
+                k.activated.map_or("-".into(), show_time),
+                k.signing_ends().map_or("-".into(), show_time),
+                k.tokens,
+                file_of(k.kid()).unwrap_or("-"),
+            );
+        }
+    }
+
+    // The listing stands either way; a warning says what to do.
+    for f in files.iter().filter(|f| !f.state.is_ok()) {
+        errln!(
+            "covenant: warning: {}; restore it from a backup of the store",
+            f.problem(ctx.now, leeway)
         );
     }
     Ok(())

@@ -55,7 +55,7 @@ pub fn run(ctx: &Context, command: Command) -> Result<()> {
         }))?;
     } else {
         for p in &problems {
-            eprintln!(
+            errln!(
                 "covenant: record {}: {}",
                 p.record.map_or("-".into(), |r| r.to_string()),
                 p.message
@@ -69,11 +69,11 @@ pub fn run(ctx: &Context, command: Command) -> Result<()> {
         )));
     }
     if !args.json {
-        eprintln!(
+        errln!(
             "covenant: ledger valid: {records} records, {tokens} tokens, head {}",
             head.hash
         );
-        eprintln!(
+        errln!(
             "covenant: a chain cannot show records cut from its end; compare this head \
              with the last exported manifest's"
         );

@@ -96,7 +96,7 @@ fn export(ctx: &Context, args: ExportArgs) -> Result<()> {
             },
         }],
     )?;
-    eprintln!(
+    errln!(
         "covenant: manifest of {records} records signed by root {}",
         root::fingerprint(signer.jwk())
     );

@@ -120,7 +120,7 @@ fn run_single(ctx: &Context, args: &Args, path: &Path) -> Result<()> {
     store.record(ctx.now, vec![entry(ctx, &kid, &minted.issued)])?;
 
     for warning in &contract.warnings {
-        eprintln!("covenant: warning: {}: {warning}", contract.path.display());
+        errln!("covenant: warning: {}: {warning}", contract.path.display());
     }
     if let (Some(tmp), Some(path)) = (out, &args.out) {
         let mut text = minted.token.as_bytes().to_vec();
@@ -148,7 +148,7 @@ fn run_single(ctx: &Context, args: &Args, path: &Path) -> Result<()> {
         let text = Zeroizing::new(serde_json::to_string_pretty(&doc).expect("JSON serialises"));
         write_stdout(&text).map_err(|e| undelivered(&jti, &e))?;
     } else {
-        eprintln!(
+        errln!(
             "covenant: minted {jti} for {} (kid {kid}), valid {} to {}",
             contract.partner,
             show_time(contract.nbf),

@@ -100,7 +100,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         Some(path) => file::write_atomic(path, format!("{jws}\n").as_bytes(), Overwrite::Allow)?,
         None => outln!("{jws}"),
     }
-    eprintln!(
+    errln!(
         "covenant: revocation list of {} tokens and {} keys signed by root {}",
         tokens.len(),
         keys.len(),

@@ -62,7 +62,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     if args.json {
         print_json(&json!({ "jti": args.jti, "sub": sub, "revoked": true }))?;
     } else {
-        eprintln!(
+        errln!(
             "covenant: revoked token {} of {sub} (it would have expired at {}); gateways that \
              verify with the JWKS alone still accept it until they receive the revocation list",
             args.jti,

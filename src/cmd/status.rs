@@ -6,11 +6,11 @@ use serde_json::{Value, json};
 
 use crate::calendar;
 use crate::cmd::{Context, show_time};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::file::{self, Overwrite};
 use crate::schedule::{self, Deadline, Kind, Schedule};
 use crate::state::Key;
-use crate::store::{Access, Store};
+use crate::store::{CheckedFile, Store};
 
 /// How many token expiries the summary shows; --json and --calendar list
 /// them all.
@@ -34,23 +34,35 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
-    let store = Store::open(&ctx.store, Access::Read)?;
+    let store = Store::inspect(&ctx.store)?;
     let leeway = store.policy.leeway_seconds;
     let plan = schedule::at(&store.state, ctx.now, leeway);
+    let files = store.key_files();
     let text = if args.calendar {
         ics(&store, &plan)
     } else if args.json {
-        serde_json::to_string_pretty(&to_json(&store, &plan)).expect("JSON always serialises")
+        serde_json::to_string_pretty(&to_json(&store, &plan, &files))
+            .expect("JSON always serialises")
             + "\n"
     } else {
-        human(&store, &plan)
+        human(&store, &plan, &files)
     };
     match args.out {
-        Some(path) => file::write_atomic(&path, text.as_bytes(), Overwrite::Allow),
-        None => {
-            out!("{text}");
-            Ok(())
-        }
+        Some(path) => file::write_atomic(&path, text.as_bytes(), Overwrite::Allow)?,
+        None => out!("{text}"),
+    }
+
+    // After the report, so that a monitoring script gets both the report
+    // and a status that says something needs a person.
+    let damaged: Vec<_> = files
+        .iter()
+        .filter(|f| !f.state.is_ok())
+        .map(|f| (f.path.clone(), f.state.describe()))
+        .collect();
+    if damaged.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::KeyFilesDamaged(damaged))
     }
 }
 
@@ -66,7 +78,7 @@ fn key_json(k: Option<&Key>) -> Value {
     })
 }
 
-fn to_json(store: &Store, plan: &Schedule<'_>) -> Value {
+fn to_json(store: &Store, plan: &Schedule<'_>, files: &[CheckedFile<'_>]) -> Value {
     let leeway = store.policy.leeway_seconds;
     let due: Vec<_> = plan
         .deadlines
@@ -98,6 +110,16 @@ fn to_json(store: &Store, plan: &Schedule<'_>) -> Value {
         .iter()
         .map(|k| json!({"kid": k.kid(), "state": k.state(plan.now, leeway).name()}))
         .collect();
+    let key_files: Vec<_> = files
+        .iter()
+        .map(|f| {
+            json!({
+                "key": f.key.map_or("root", |k| k.kid()),
+                "path": f.path,
+                "state": f.state.name(),
+            })
+        })
+        .collect();
     json!({
         "now": show_time(plan.now),
         "signer": key_json(plan.signer),
@@ -106,10 +128,11 @@ fn to_json(store: &Store, plan: &Schedule<'_>) -> Value {
         "jwks": jwks,
         "tokens_expiring": tokens,
         "revoked_tokens": store.state.revoked_tokens().count(),
+        "key_files": key_files,
     })
 }
 
-fn human(store: &Store, plan: &Schedule<'_>) -> String {
+fn human(store: &Store, plan: &Schedule<'_>, files: &[CheckedFile<'_>]) -> String {
     let mut out = String::new();
     let mut line = |s: String| {
         out.push_str(&s);
@@ -133,8 +156,26 @@ fn human(store: &Store, plan: &Schedule<'_>) -> String {
         )),
         None => line("next:   none pre-published".into()),
     }
-    let published = store.state.published(plan.now, store.policy.leeway_seconds);
+    let leeway = store.policy.leeway_seconds;
+    let published = store.state.published(plan.now, leeway);
     line(format!("jwks:   {} key(s)", published.len()));
+    let damaged: Vec<&CheckedFile<'_>> = files.iter().filter(|f| !f.state.is_ok()).collect();
+    if damaged.is_empty() {
+        line(format!(
+            "files:  ok (root.age and {} key file(s))",
+            files.len() - 1
+        ));
+    } else {
+        line(format!(
+            "files:  {} of {} key file(s) missing or damaged; \
+             restore them from a backup of the store:",
+            damaged.len(),
+            files.len()
+        ));
+    }
+    for f in damaged {
+        line(format!("  {}", f.problem(plan.now, leeway)));
+    }
     line("due:".into());
     let due: Vec<&Deadline> = plan
         .deadlines

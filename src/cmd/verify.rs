@@ -105,7 +105,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         .clone()
         .or_else(|| store.as_ref().map(|s| s.policy.issuer.clone()));
     if issuer.is_none() {
-        eprintln!("covenant: warning: the issuer is not checked; pass --issuer");
+        errln!("covenant: warning: the issuer is not checked; pass --issuer");
     }
     // Without --audience, the token must name one of the store's
     // audiences; with no store either, there is nothing to check it
@@ -142,7 +142,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
                     "claims": verified.claims,
                 }))?;
             } else {
-                eprintln!(
+                errln!(
                     "covenant: valid: signed by {} ({}), expires {}",
                     verified.kid,
                     verified.alg,

@@ -67,7 +67,7 @@ impl Store {
             return recorded.to_string();
         };
         if actual != recorded {
-            eprintln!(
+            errln!(
                 "covenant: warning: key {kid} is sealed with {actual} but the ledger records \
                  {recorded}; an interrupted rewrap? Run `covenant key rewrap {kid}` again to \
                  record its custody"

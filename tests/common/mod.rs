@@ -256,6 +256,18 @@ impl Invocation<'_> {
         self.command.spawn().expect("covenant starts")
     }
 
+    /// Runs the binary with stderr a pipe whose reader has already gone,
+    /// as when the program collecting its messages has died: every write to
+    /// stderr fails. `Run::stderr` is empty.
+    pub fn run_with_stderr_closed(mut self) -> Run {
+        let (reader, writer) = std::io::pipe().expect("the system makes pipes");
+        drop(reader);
+        self.command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(writer));
+        Run::from(self.command.output().expect("the covenant binary runs"))
+    }
+
     pub fn run(mut self) -> Run {
         if let Some(mask) = self.umask {
             let script = format!("umask {mask:03o}; exec \"$0\" \"$@\"");

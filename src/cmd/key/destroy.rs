@@ -39,7 +39,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         // file behind (the file goes first), but a restored backup can.
         let erased = store.erase_key(&args.kid)?;
         if erased {
-            eprintln!("covenant: erased a key file that had come back after destruction");
+            errln!("covenant: erased a key file that had come back after destruction");
             return Ok(());
         }
         return Err(Error::KeyUnusable {
@@ -80,7 +80,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     // still lists the key, and running destroy again records it.
     let erased = store.erase_key(&args.kid)?;
     if !erased {
-        eprintln!("covenant: warning: the key file was already gone; recording the destruction");
+        errln!("covenant: warning: the key file was already gone; recording the destruction");
     }
     store.record(
         ctx.now,
@@ -96,7 +96,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     if args.json {
         print_json(&json!({ "kid": args.kid, "destroyed": true, "forced": forced }))?;
     } else {
-        eprintln!(
+        errln!(
             "covenant: destroyed the private half of {}; its public half stays in the ledger",
             args.kid
         );

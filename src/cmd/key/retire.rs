@@ -59,7 +59,7 @@ pub fn retire(ctx: &Context, args: RetireArgs) -> Result<()> {
             },
         }],
     )?;
-    eprintln!(
+    errln!(
         "covenant: retired {}; no key signs now. Run `covenant key rotate` before the next mint",
         args.kid
     );
@@ -108,7 +108,7 @@ pub fn revoke(ctx: &Context, args: RevokeArgs) -> Result<()> {
         for t in &revoked {
             outln!("{}  {}  {}", t.jti, t.sub, show_time(t.exp));
         }
-        eprintln!(
+        errln!(
             "covenant: revoked {} and the {} token(s) it signed (listed above); \
              republish the JWKS now: the key has left it",
             args.kid,
@@ -116,7 +116,7 @@ pub fn revoke(ctx: &Context, args: RevokeArgs) -> Result<()> {
         );
     }
     if was_signer {
-        eprintln!("covenant: it was the signer; run `covenant key rotate` to make a new one");
+        errln!("covenant: it was the signer; run `covenant key rotate` to make a new one");
     }
     Ok(())
 }

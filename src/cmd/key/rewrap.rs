@@ -138,9 +138,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     if args.json {
         print_json(&json!({ "kid": args.kid, "custody": custody, "recipients": listed }))?;
     } else if listed.is_empty() {
-        eprintln!("covenant: {} now opens with the new passphrase", args.kid);
+        errln!("covenant: {} now opens with the new passphrase", args.kid);
     } else {
-        eprintln!(
+        errln!(
             "covenant: {} now opens with the identity of any one of {} recipient(s)",
             args.kid,
             listed.len()

@@ -119,18 +119,18 @@ fn report(
         return Ok(());
     }
     if !generated {
-        eprintln!("covenant: activated the pre-published next key");
+        errln!("covenant: activated the pre-published next key");
     } else {
-        eprintln!(
+        errln!(
             "covenant: generated a new {alg} key; it was not pre-published, so gateways that \
              cache the JWKS may reject its tokens until they refresh it"
         );
     }
     match old {
-        Some(old) => eprintln!("covenant: retired {old}; it stays published while its tokens live"),
-        None => eprintln!("covenant: no key was signing before this rotation"),
+        Some(old) => errln!("covenant: retired {old}; it stays published while its tokens live"),
+        None => errln!("covenant: no key was signing before this rotation"),
     }
-    eprintln!(
+    errln!(
         "covenant: {kid} signs until {}; republish the JWKS",
         show_time(until)
     );

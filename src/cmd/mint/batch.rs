@@ -324,7 +324,7 @@ fn warn_of_leftovers(dir: &Path) {
         })
         .count();
     if leftovers > 0 {
-        eprintln!(
+        errln!(
             "covenant: warning: {} holds {} (named \
              .NAME.jwt.*.{}) left by a batch stopped while writing them. Each holds a \
              token that is on record: rename it to NAME.jwt to deliver it, or delete it \
@@ -369,7 +369,7 @@ fn check_all(store: &Store, key: &Key, items: &[PathBuf], ctx: &Context) -> Resu
         match check_one(store, key, item, ctx) {
             Ok(contract) => {
                 for warning in &contract.warnings {
-                    eprintln!("covenant: warning: {}: {warning}", item.display());
+                    errln!("covenant: warning: {}: {warning}", item.display());
                 }
                 checked.indices.push(index);
                 let issuer = &store.policy.issuer;
@@ -381,7 +381,7 @@ fn check_all(store: &Store, key: &Key, items: &[PathBuf], ctx: &Context) -> Resu
                 }
             }
             Err(e) => {
-                eprintln!("covenant: {e}");
+                errln!("covenant: {e}");
                 // The first line is the complete cause; the rest is the
                 // source snippet, which is for people.
                 let cause = e.to_string().lines().next().unwrap_or_default().to_string();
@@ -441,7 +441,7 @@ struct Done<'a> {
 /// Tells the operator, or a script with `--json`, what was minted.
 fn report(args: &Args, kid: &str, done: &Done<'_>, refusals: &[(usize, String)]) -> Result<()> {
     if !args.json {
-        eprintln!(
+        errln!(
             "covenant: minted {} with key {kid} into {}",
             plural(done.tokens.len(), "token"),
             done.out_dir.display()
