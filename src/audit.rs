@@ -8,6 +8,8 @@
 //! of its own. The checker keeps only per-key facts and a fixed-size filter
 //! of jtis, so its memory does not grow with the number of records.
 
+mod expiries;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
@@ -19,6 +21,7 @@ use crate::ledger::{Event, Record};
 use crate::policy::Policy;
 use crate::state::{Folder, State};
 use crate::store::sha256_hex;
+use expiries::LatestExpiries;
 
 /// Most problems listed in a report; the count is always exact.
 const MAX_LISTED_PROBLEMS: usize = 100;
@@ -33,12 +36,16 @@ pub struct Problem {
 /// Folds records and checks the rules as they pass.
 pub struct Auditor {
     folder: Folder,
-    /// Revoked jtis, to find a token revoked twice; revocations are few.
+    /// Revoked jtis, to find a token revoked twice and to leave revoked
+    /// tokens out of a recount of live ones; revocations are few.
     revoked: HashSet<String>,
     policy: Option<Policy>,
     jtis: JtiFilter,
     /// Jtis the filter has seen before, with the records that carried them.
     suspects: HashMap<String, Vec<u64>>,
+    /// Each key's latest-expiring live tokens, by kid: the streaming fold
+    /// cannot see which token a revocation took away.
+    expiries: HashMap<String, LatestExpiries>,
     pub records: u64,
     pub tokens: u64,
     pub by_partner: BTreeMap<String, u64>,
@@ -54,6 +61,7 @@ impl Default for Auditor {
             policy: None,
             jtis: JtiFilter::default(),
             suspects: HashMap::new(),
+            expiries: HashMap::new(),
             records: 0,
             tokens: 0,
             by_partner: BTreeMap::new(),
@@ -93,8 +101,31 @@ impl Auditor {
             Event::TokenRevoked { jti, .. } => self.check_token_revocation(record.seq, jti),
             Event::CeremonyCompleted { .. } | Event::CeremonyAbandoned { .. } => {}
         }
-        if let Err(message) = self.folder.apply(record) {
-            self.problem(Some(record.seq), message);
+        match self.folder.apply(record) {
+            Ok(()) => self.track_expiry(&record.event),
+            Err(message) => self.problem(Some(record.seq), message),
+        }
+    }
+
+    /// Follows each key's latest live token through mints and
+    /// revocations that the fold accepted.
+    fn track_expiry(&mut self, event: &Event) {
+        match event {
+            // Looked up before inserting, so that the kid is copied once
+            // per key rather than once per token.
+            Event::TokenMinted { jti, kid, exp, .. } => match self.expiries.get_mut(kid) {
+                Some(e) => e.minted(*exp, jti),
+                None => {
+                    let mut e = LatestExpiries::default();
+                    e.minted(*exp, jti);
+                    self.expiries.insert(kid.clone(), e);
+                }
+            },
+            Event::TokenRevoked { jti, .. } => {
+                // A jti is remembered by one key at most.
+                let _ = self.expiries.values_mut().any(|e| e.revoked(jti));
+            }
+            _ => {}
         }
     }
 
@@ -233,20 +264,28 @@ impl Auditor {
         }
     }
 
-    /// Whether a second pass over the records is needed to confirm
-    /// repeated jtis, and which.
+    /// Whether a second pass over the records is needed: to confirm the
+    /// jtis the filter flagged as repeated, or to find the latest live
+    /// token of a key whose latest ones were revoked.
     pub fn needs_second_pass(&self) -> bool {
-        !self.suspects.is_empty()
+        !self.suspects.is_empty() || self.expiries.values().any(|e| e.known().is_none())
     }
 
-    /// Second pass: sees a token record again. Only jtis the filter
-    /// flagged are tracked, so this stays small.
+    /// Second pass: sees a token record again. Only flagged jtis and the
+    /// keys that asked for a recount are tracked, so this stays small.
+    /// When [`needs_second_pass`](Self::needs_second_pass) says so, every
+    /// record must go through here before [`finish`](Self::finish).
     pub fn recheck(&mut self, record: &Record) {
-        if let Event::TokenMinted { jti, .. } = &record.event
-            && let Some(seqs) = self.suspects.get_mut(jti)
+        let Event::TokenMinted { jti, kid, exp, .. } = &record.event else {
+            return;
+        };
+        if let Some(seqs) = self.suspects.get_mut(jti)
             && !seqs.contains(&record.seq)
         {
             seqs.push(record.seq);
+        }
+        if let Some(e) = self.expiries.get_mut(kid) {
+            e.recount(*exp, jti, &self.revoked);
         }
     }
 
@@ -266,7 +305,17 @@ impl Auditor {
                 format!("jti {jti} is used by records {}", list.join(", ")),
             );
         }
-        (self.folder.finish(), self.problems, self.problem_count)
+        let mut state = self.folder.finish();
+        for key in state.iter_mut().flat_map(|s| s.keys.iter_mut()) {
+            // A revoked key's tokens are all revoked with it.
+            if key.revoked.is_some() {
+                continue;
+            }
+            if let Some(e) = self.expiries.get(key.kid()) {
+                key.last_live_exp = e.latest_live().and_then(|s| Timestamp::from_second(s).ok());
+            }
+        }
+        (state, self.problems, self.problem_count)
     }
 
     fn problem(&mut self, record: Option<u64>, message: String) {

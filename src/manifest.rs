@@ -18,7 +18,7 @@
 //! signed head and that the header says what the records imply.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use base64::Engine;
@@ -249,7 +249,7 @@ pub fn verify(path: &Path, trusted_fingerprint: &str) -> Result<Report> {
         && root::verify(&root, Purpose::Manifest, digest_hex.as_bytes(), &sig);
 
     if auditor.needs_second_pass() {
-        second_pass(path, &mut auditor)?;
+        second_pass(reader.into_inner(), path, &mut auditor)?;
     }
     let tokens = auditor.tokens;
     let by_partner: Vec<(String, u64)> = auditor
@@ -286,7 +286,7 @@ pub fn verify(path: &Path, trusted_fingerprint: &str) -> Result<Report> {
                 mismatch("policy digest");
             }
             let keys = audit::key_summaries(state, at, leeway);
-            if comparable(&header["keys"]) != comparable(&Value::Array(keys.clone())) {
+            if header["keys"] != Value::Array(keys.clone()) {
                 mismatch("key list");
             }
             keys
@@ -311,21 +311,6 @@ pub fn verify(path: &Path, trusted_fingerprint: &str) -> Result<Report> {
     })
 }
 
-/// A key list without the members that depend on which tokens were
-/// revoked (`state`, `published_until`): a streaming verifier does not keep
-/// every token, so it cannot recompute them. The signature still covers
-/// them, and each revocation is checked on its own record.
-fn comparable(keys: &Value) -> Value {
-    let mut keys = keys.clone();
-    if let Value::Array(list) = &mut keys {
-        for key in list.iter_mut().filter_map(Value::as_object_mut) {
-            key.remove("state");
-            key.remove("published_until");
-        }
-    }
-    keys
-}
-
 fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>, path: &Path) -> Result<()> {
     line.clear();
     reader
@@ -334,9 +319,13 @@ fn read_line(reader: &mut impl BufRead, line: &mut Vec<u8>, path: &Path) -> Resu
     Ok(())
 }
 
-/// Re-reads the records to count the jtis the filter flagged.
-fn second_pass(path: &Path, auditor: &mut Auditor) -> Result<()> {
-    let file = File::open(path).map_err(|e| Error::io("read", path, e))?;
+/// Re-reads the records for what the first pass could not settle (see
+/// [`Auditor::needs_second_pass`]). It reads through the file already
+/// open, so that a file renamed over the manifest between the passes is
+/// not the one read again.
+fn second_pass(mut file: File, path: &Path, auditor: &mut Auditor) -> Result<()> {
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| Error::io("read", path, e))?;
     let mut reader = BufReader::new(file);
     let mut line = Vec::new();
     read_line(&mut reader, &mut line, path)?;

@@ -358,3 +358,113 @@ fn a_torn_ledger_write_stops_every_command_with_the_record_number() {
         Err(Error::Ledger { record: 5, .. })
     ));
 }
+
+/// Each token's jti, key and expiry, read straight from the ledger.
+fn minted_tokens(f: &Fixture) -> Vec<(String, String, i64)> {
+    let mut tokens = Vec::new();
+    ledger::replay(&ledger::path_in(&f.store()), |r| {
+        if let Event::TokenMinted { jti, kid, exp, .. } = &r.event {
+            tokens.push((jti.clone(), kid.clone(), *exp));
+        }
+        Ok(())
+    })
+    .unwrap();
+    tokens
+}
+
+/// What a verified manifest says of its first key's `published_until`.
+fn verified_published_until(f: &Fixture, manifest: &Path) -> i64 {
+    let report = covenant::manifest::verify(manifest, &f.fingerprint).unwrap();
+    assert!(report.ok(), "{:?}", report.problems);
+    report.keys[0]["published_until"].as_i64().unwrap()
+}
+
+/// The example policy's leeway, which `published_until` adds.
+fn leeway(f: &Fixture) -> i64 {
+    let store = covenant::store::Store::open(&f.store(), covenant::store::Access::Read).unwrap();
+    store.policy.leeway_seconds
+}
+
+#[test]
+fn a_revoked_last_token_moves_its_keys_published_until_back_and_the_manifest_says_so() {
+    let f = fixture();
+    let mut tokens = minted_tokens(&f);
+    tokens.sort_by_key(|t| t.2);
+    let (latest, _, latest_exp) = tokens.last().unwrap().clone();
+    let before = f.export("before.jsonl");
+    assert_eq!(
+        verified_published_until(&f, &before),
+        latest_exp + leeway(&f)
+    );
+
+    f.ok(&["revoke", &latest, "--reason", "partner left"]);
+    let next_exp = tokens[tokens.len() - 2].2;
+    assert!(
+        next_exp < latest_exp,
+        "the fixture's tokens end on different days"
+    );
+    let after = f.export("after.jsonl");
+    assert_eq!(verified_published_until(&f, &after), next_exp + leeway(&f));
+}
+
+/// More revocations than the auditor remembers per key send it through the
+/// records a second time; the answer must be the same exact date.
+#[test]
+fn revoking_many_of_a_keys_latest_tokens_still_gives_the_exact_published_until() {
+    let f = fixture();
+    let contracts = f.dir.path().join("contracts");
+    std::fs::create_dir(&contracts).unwrap();
+    let acme = std::fs::read_to_string(example("acme-logistics.toml")).unwrap();
+    for day in 1..=28 {
+        let body = acme
+            .replacen("ACME-2026-001", &format!("ACME-2026-{day:03}"), 1)
+            .replacen("end = 2029-12-01", &format!("end = 2029-11-{day:02}"), 1);
+        std::fs::write(contracts.join(format!("c{day:02}.toml")), body).unwrap();
+    }
+    let (out, pass) = (f.dir.path().join("tokens"), f.pass());
+    f.ok(&[
+        "mint",
+        contracts.to_str().unwrap(),
+        "--out-dir",
+        out.to_str().unwrap(),
+        "--passphrase-file",
+        pass.to_str().unwrap(),
+    ]);
+    let mut tokens = minted_tokens(&f);
+    tokens.sort_by_key(|t| std::cmp::Reverse(t.2));
+    // Every token ending on or after 2029-11-05 goes, 26 of them.
+    let cut = "2029-11-05T00:00:00Z".parse::<jiff::Timestamp>().unwrap();
+    let (gone, kept): (Vec<_>, Vec<_>) = tokens.iter().partition(|t| t.2 >= cut.as_second());
+    assert!(gone.len() > 16, "{} revoked", gone.len());
+    for (jti, _, _) in &gone {
+        f.ok(&["revoke", jti, "--reason", "programme ended"]);
+    }
+    let manifest = f.export("m.jsonl");
+    let expected = kept.iter().map(|t| t.2).max().unwrap() + leeway(&f);
+    assert_eq!(verified_published_until(&f, &manifest), expected);
+}
+
+/// A header whose key list the records do not bear out is refused, even
+/// when the root signed it: here the root signs a manifest that says a key
+/// may leave the JWKS a day before its last live token expires.
+#[test]
+fn a_signed_header_that_shortens_a_keys_published_until_is_refused() {
+    let f = fixture();
+    let pass = covenant::passphrase::PassphraseSource::File(f.pass());
+    let mut store =
+        covenant::store::Store::open(&f.store(), covenant::store::Access::Read).unwrap();
+    let signer = covenant::root::unlock(&store, &pass).unwrap();
+    let key = &mut store.state.keys[0];
+    let last = key.last_live_exp.unwrap();
+    key.last_live_exp = Some(last - jiff::SignedDuration::from_hours(24));
+    let now = "2026-12-03T10:00:00Z".parse().unwrap();
+    let mut bytes = Vec::new();
+    covenant::manifest::export(&store, &signer, now, &mut bytes).unwrap();
+
+    let dir = f.dir.path();
+    let refused = verify_bytes(dir, &bytes, &f.fingerprint).unwrap_err();
+    assert!(
+        refused.contains("the header's key list does not match the ledger"),
+        "{refused}"
+    );
+}
