@@ -229,7 +229,25 @@ pub struct Head {
 /// Records of an append that has not finished are not read.
 pub fn replay(path: &Path, mut visit: impl FnMut(&Record) -> Result<()>) -> Result<Head> {
     // An append under way, or cut short, is not part of the ledger yet.
-    let end = pending_len(path)?.unwrap_or(u64::MAX);
+    let pending = Pending::read(path)?;
+    let end = pending.as_ref().map_or(u64::MAX, |p| p.ledger_len);
+    let head = replay_to(path, end, &mut visit)?;
+    if let Some(pending) = pending
+        && let Err(e) = pending.check(path, &head)
+    {
+        // Readers take no lock: the append may have finished, and another
+        // begun, while this one read. The records up to the marker were
+        // whole all the same. A marker still there that does not fit is
+        // not covenant's, or not this ledger's.
+        if Pending::read(path)?.as_ref() == Some(&pending) {
+            return Err(e);
+        }
+    }
+    Ok(head)
+}
+
+/// Replays the records in the first `end` bytes of the ledger.
+fn replay_to(path: &Path, end: u64, visit: &mut impl FnMut(&Record) -> Result<()>) -> Result<Head> {
     let file = File::open(path).map_err(|e| Error::io("read the ledger", path, e))?;
     let mut reader = BufReader::new(file.take(end));
     let mut head = Head {
@@ -352,6 +370,8 @@ pub struct Append<'a> {
     /// Written before the first entry, with that entry's actor.
     before_first: Option<Event>,
     aside: BufWriter<File>,
+    /// SHA-256 of the lines written aside, for the pending marker.
+    digest: digest::Context,
 }
 
 impl<'a> Append<'a> {
@@ -369,6 +389,7 @@ impl<'a> Append<'a> {
             time,
             before_first: None,
             aside: BufWriter::with_capacity(ASIDE_BUFFER, aside),
+            digest: digest::Context::new(&digest::SHA256),
         })
     }
 
@@ -391,6 +412,7 @@ impl<'a> Append<'a> {
         self.aside
             .write_all(&line)
             .map_err(|e| Error::io("write a temporary file in", file::parent_of(self.path), e))?;
+        self.digest.update(&line);
         self.next.next_seq += 1;
         self.next.len += line.len() as u64;
         self.next.hash = record.hash;
@@ -430,13 +452,17 @@ impl<'a> Append<'a> {
             .map_err(|e| Error::io("read a temporary file in", dir, e))?;
         check_unmoved(self.path, &self.start)?;
 
-        let pending = pending_path(self.path);
-        let marker = serde_json::to_vec(&Pending {
-            ledger_len: self.start.len,
-        })
-        .expect("the marker serialises");
-        file::write_atomic(&pending, &marker, file::Overwrite::Refuse)?;
         let added = self.next.len - self.start.len;
+        let pending = pending_path(self.path);
+        let marker = Pending {
+            ledger_len: self.start.len,
+            next_seq: self.start.next_seq,
+            head: self.start.hash.clone(),
+            added,
+            added_sha256: hex::encode(self.digest.finish()),
+        };
+        let marker = serde_json::to_vec(&marker).expect("the marker serialises");
+        file::write_atomic(&pending, &marker, file::Overwrite::Refuse)?;
         if let Err(e) = copy_in(self.path, &mut aside, added) {
             // If the undo fails too, the marker stays for the next writer.
             let _ = roll_back_unfinished(self.path);
@@ -491,73 +517,188 @@ fn test_cut(ledger: &mut File, aside: &mut File) -> Result<Option<std::io::Error
 }
 
 /// The file beside the ledger that exists only while an append is being
-/// copied in. It holds the ledger's length before that append, so that an
-/// append cut short (the process killed, the power lost, the disk full)
-/// can be undone: readers stop at that length, and the next writer cuts
-/// the ledger back to it.
+/// copied in. It describes the append (where it starts, the record it
+/// follows, its length and digest), so that an append cut short (the
+/// process killed, the power lost, the disk full) can be undone: readers
+/// stop where it starts, and the next writer cuts the ledger back there.
+/// A marker that does not describe this ledger's last append (one restored
+/// from a backup, or written by hand) is refused rather than obeyed, since
+/// obeying it would cut records away.
 pub const PENDING_FILE: &str = "ledger.pending";
 
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Pending {
+    /// The ledger's length before the append.
     ledger_len: u64,
+    /// The number and hash of the record the append follows.
+    next_seq: u64,
+    head: String,
+    /// The bytes the append adds, and their SHA-256.
+    added: u64,
+    added_sha256: String,
+}
+
+impl Pending {
+    /// The marker of an append that has not finished, if one is under way
+    /// or was cut short.
+    fn read(ledger: &Path) -> Result<Option<Pending>> {
+        let path = pending_path(ledger);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("read", &path, e)),
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| stale_marker(ledger, format!("it is not covenant's marker ({e})")))
+    }
+
+    /// Checks that the marker describes an append onto `head`, the ledger
+    /// read up to the marker, and that what follows is no more than that
+    /// append: some of its bytes, or all of them.
+    fn check(&self, ledger: &Path, head: &Head) -> Result<()> {
+        if (head.len, head.next_seq, head.hash.as_str())
+            != (self.ledger_len, self.next_seq, self.head.as_str())
+        {
+            return Err(stale_marker(
+                ledger,
+                format!(
+                    "it describes an append after record {} at byte {}, which is not \
+                     where the ledger's records end",
+                    self.next_seq.saturating_sub(1),
+                    self.ledger_len
+                ),
+            ));
+        }
+        let fail = |e| Error::io("read the ledger", ledger, e);
+        let mut file = File::open(ledger).map_err(fail)?;
+        let current = file.metadata().map_err(fail)?.len();
+        let end = self.ledger_len.saturating_add(self.added);
+        if current > end {
+            return Err(stale_marker(
+                ledger,
+                format!(
+                    "it describes an append of {} bytes, and {} bytes follow",
+                    self.added,
+                    current - self.ledger_len
+                ),
+            ));
+        }
+        if current == end {
+            file.seek(SeekFrom::Start(self.ledger_len)).map_err(fail)?;
+            let mut ctx = digest::Context::new(&digest::SHA256);
+            let mut buf = vec![0; 1 << 16];
+            loop {
+                let n = file.read(&mut buf).map_err(fail)?;
+                if n == 0 {
+                    break;
+                }
+                ctx.update(&buf[..n]);
+            }
+            if hex::encode(ctx.finish()) != self.added_sha256 {
+                return Err(stale_marker(
+                    ledger,
+                    "the records after it are not the append it describes".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a marker that does not describe this ledger's unfinished
+/// append, saying how to go on without losing a record.
+fn stale_marker(ledger: &Path, why: String) -> Error {
+    let marker = pending_path(ledger);
+    ledger_error(
+        ledger,
+        0,
+        format!(
+            "{} does not describe an unfinished append of this ledger: {why}. Nothing was \
+             changed. If no covenant command is running on this store, move {} out of the \
+             store (keep it for the audit trail) and run `covenant ledger verify`",
+            marker.display(),
+            PENDING_FILE
+        ),
+    )
 }
 
 fn pending_path(ledger: &Path) -> PathBuf {
     file::parent_of(ledger).join(PENDING_FILE)
 }
 
-/// The ledger's length before an append that has not finished, if one is
-/// under way or was cut short.
-fn pending_len(ledger: &Path) -> Result<Option<u64>> {
-    let path = pending_path(ledger);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io("read", &path, e)),
-    };
-    let pending: Pending = serde_json::from_slice(&bytes).map_err(|e| Error::StoreInvalid {
-        path: path.clone(),
-        reason: format!(
-            "not covenant's marker of an unfinished ledger append ({e}); \
-             restore the store from a backup"
-        ),
-    })?;
-    Ok(Some(pending.ledger_len))
-}
-
-/// Undoes an append that was cut short: cuts the ledger back to its length
-/// before the append and removes the marker. Only a writer holding the
-/// store's lock may call this, so no append is under way. Returns how many
-/// bytes of unfinished records were removed, if there was such an append.
-pub fn roll_back_unfinished(ledger: &Path) -> Result<Option<u64>> {
-    let Some(len) = pending_len(ledger)? else {
+/// An append beside the ledger that has not finished (under way, or cut
+/// short and waiting for the next writer to undo it): the number of the
+/// record it follows and how many of its bytes the ledger holds so far.
+/// For readers that should say why they stop short of the file's end.
+pub fn unfinished(ledger: &Path) -> Result<Option<(u64, u64)>> {
+    let Some(pending) = Pending::read(ledger)? else {
         return Ok(None);
     };
+    let len = std::fs::metadata(ledger)
+        .map_err(|e| Error::io("read the ledger", ledger, e))?
+        .len();
+    Ok(Some((
+        pending.next_seq.saturating_sub(1),
+        len.saturating_sub(pending.ledger_len),
+    )))
+}
+
+/// An append that was cut short and undone.
+#[derive(Debug)]
+pub struct Undone {
+    /// How many bytes of unfinished records were cut from the ledger.
+    pub bytes: u64,
+    /// Where those bytes were kept, when there were any.
+    pub kept: Option<PathBuf>,
+}
+
+/// Undoes an append that was cut short: checks that the marker describes
+/// it, keeps its bytes in a file beside the ledger for the audit trail,
+/// cuts the ledger back to its length before the append and removes the
+/// marker. Only a writer holding the store's lock may call this, so no
+/// append is under way. Returns what was undone, if there was such an
+/// append.
+pub fn roll_back_unfinished(ledger: &Path) -> Result<Option<Undone>> {
+    let Some(pending) = Pending::read(ledger)? else {
+        return Ok(None);
+    };
+    let head = replay_to(ledger, pending.ledger_len, &mut |_| Ok(()))?;
+    pending.check(ledger, &head)?;
+
     let fail = |e| Error::io("cut back the ledger", ledger, e);
-    let file = std::fs::OpenOptions::new()
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
         .write(true)
         .open(ledger)
         .map_err(fail)?;
     let current = file.metadata().map_err(fail)?.len();
-    if current < len {
-        return Err(ledger_error(
-            ledger,
-            0,
-            format!(
-                "the file is {current} bytes, shorter than the {len} it had before an \
-                 unfinished append ({PENDING_FILE}); something other than covenant cut it. \
-                 Restore the store from a backup"
-            ),
+    let kept = if current > pending.ledger_len {
+        let mut tail = Vec::new();
+        file.seek(SeekFrom::Start(pending.ledger_len))
+            .and_then(|_| file.read_to_end(&mut tail))
+            .map_err(fail)?;
+        let path = file::parent_of(ledger).join(format!(
+            "ledger.undone-{}-{}.jsonl",
+            pending.next_seq,
+            &pending.added_sha256[..16.min(pending.added_sha256.len())]
         ));
-    }
-    file.set_len(len)
+        file::write_atomic(&path, &tail, file::Overwrite::Allow)?;
+        Some(path)
+    } else {
+        None
+    };
+    file.set_len(pending.ledger_len)
         .and_then(|()| file.sync_all())
         .map_err(fail)?;
-    let pending = pending_path(ledger);
-    std::fs::remove_file(&pending).map_err(|e| Error::io("remove", &pending, e))?;
+    let marker = pending_path(ledger);
+    std::fs::remove_file(&marker).map_err(|e| Error::io("remove", &marker, e))?;
     file::sync_dir(file::parent_of(ledger))?;
-    Ok(Some(current - len))
+    Ok(Some(Undone {
+        bytes: current - pending.ledger_len,
+        kept,
+    }))
 }
 
 /// The buffer between the records and their temporary file.

@@ -195,13 +195,15 @@ impl Store {
             Access::Read => None,
         };
         if lock.is_some()
-            && let Some(removed) = ledger::roll_back_unfinished(&ledger::path_in(dir))?
-            && removed > 0
+            && let Some(undone) = ledger::roll_back_unfinished(&ledger::path_in(dir))?
+            && let Some(kept) = undone.kept
         {
             errln!(
                 "covenant: an earlier command was stopped while adding its records to the \
-                 ledger; as it never finished, its unfinished records ({removed} bytes) \
-                 were removed"
+                 ledger; as it never finished, its unfinished records ({} bytes) were taken \
+                 out of the ledger and kept in {}",
+                undone.bytes,
+                kept.display()
             );
         }
 

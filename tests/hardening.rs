@@ -8,7 +8,7 @@ use std::path::Path;
 use std::thread::sleep;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{PASSPHRASE, Workspace, example};
+use common::{PASSPHRASE, Run, Workspace, example};
 use covenant::ledger::{self, Event};
 
 /// A folder of `n` distinct contracts, each a copy of the ACME example.
@@ -284,10 +284,19 @@ fn a_batch_killed_while_its_records_are_copied_in_is_undone_by_the_next_writer()
         "{}",
         verified.stderr
     );
+    assert!(
+        verified
+            .stderr
+            .contains("an append that has not finished follows record 2 (1000 bytes so far)"),
+        "{}",
+        verified.stderr
+    );
     assert!(recorded_tokens(&ws.store()).is_empty());
     assert_eq!(ledger_bytes(&ws), cut, "reading changes nothing");
+    let marker = std::fs::read(pending_marker(&ws)).unwrap();
 
-    // The next writer cuts the unfinished records away, says so, and goes on.
+    // The next writer takes the unfinished records out of the ledger,
+    // keeps them beside it, says where, and goes on.
     let again = ws
         .covenant(&["mint", "--out-dir"])
         .arg(ws.path("out-again"))
@@ -296,16 +305,89 @@ fn a_batch_killed_while_its_records_are_copied_in_is_undone_by_the_next_writer()
         .run();
     again.ok();
     assert!(
-        again
-            .stderr
-            .contains("its unfinished records (1000 bytes) were removed"),
+        again.stderr.contains(
+            "its unfinished records (1000 bytes) were taken out of the ledger and kept in"
+        ),
         "{}",
         again.stderr
     );
+    let kept: Vec<_> = std::fs::read_dir(ws.store())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("ledger.undone-3-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(std::fs::read(&kept[0]).unwrap(), cut[before.len()..]);
     assert!(!pending_marker(&ws).exists());
     assert!(ledger_bytes(&ws).starts_with(&before));
     assert_eq!(recorded_tokens(&ws.store()).len(), 100);
     ws.covenant(&["ledger", "verify"]).run().ok();
+
+    // The same marker put back later (from a backup, say) no longer
+    // describes the ledger's last append: every command refuses it, and
+    // no record is cut.
+    std::fs::write(pending_marker(&ws), &marker).unwrap();
+    let whole = ledger_bytes(&ws);
+    let stale = "does not describe an unfinished append of this ledger";
+    assert!(
+        ws.covenant(&["ledger", "verify"])
+            .run()
+            .fails(1)
+            .contains(stale)
+    );
+    let revoke = ws
+        .covenant(&["revoke", "nothing", "--reason", "test"])
+        .run();
+    assert!(revoke.fails(1).contains(stale));
+    assert!(mint_acme(&ws).fails(1).contains(stale));
+    assert_eq!(ledger_bytes(&ws), whole, "a stale marker cuts nothing");
+    // The re-run's append has the killed one's length to the byte (the
+    // same 100 contracts), so only the marker's digest tells them apart.
+    assert!(
+        revoke
+            .stderr
+            .contains("the records after it are not the append it describes")
+    );
+    std::fs::remove_file(pending_marker(&ws)).unwrap();
+    assert_eq!(recorded_tokens(&ws.store()).len(), 100);
+}
+
+fn mint_acme(ws: &Workspace) -> Run {
+    ws.covenant(&["mint"])
+        .arg(example("acme-logistics.toml"))
+        .passphrase()
+        .run()
+}
+
+/// A marker that is not covenant's at all is refused the same way.
+#[test]
+fn a_hand_written_pending_marker_cuts_nothing() {
+    let (ws, _) = Workspace::with_key("ES256");
+    for _ in 0..3 {
+        ws.mint_acme();
+    }
+    let whole = ledger_bytes(&ws);
+    let first_three: usize = whole
+        .split_inclusive(|&b| b == b'\n')
+        .take(3)
+        .map(<[u8]>::len)
+        .sum();
+    std::fs::write(
+        pending_marker(&ws),
+        format!("{{\"ledger_len\":{first_three}}}"),
+    )
+    .unwrap();
+    let listed = ws.covenant(&["key", "list"]).run();
+    assert!(
+        listed.fails(1).contains("it is not covenant's marker"),
+        "{listed:?}"
+    );
+    let refused = mint_acme(&ws);
+    assert!(
+        refused.fails(1).contains("it is not covenant's marker"),
+        "{refused:?}"
+    );
+    assert_eq!(ledger_bytes(&ws), whole);
 }
 
 #[test]

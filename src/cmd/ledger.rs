@@ -41,6 +41,14 @@ pub fn run(ctx: &Context, command: Command) -> Result<()> {
             Ok(())
         })?;
     }
+    if let Some((after, bytes)) = ledger::unfinished(&path)? {
+        errln!(
+            "covenant: warning: an append that has not finished follows record {after} \
+             ({bytes} bytes so far); its records are not counted here. If no covenant command \
+             is running, it was cut short, and the next command that writes will take it out \
+             of the ledger"
+        );
+    }
     let (records, tokens) = (auditor.records, auditor.tokens);
     let (_, problems, count) = auditor.finish();
 
