@@ -222,7 +222,14 @@ pub const MAX_INPUT: u64 = 1 << 20;
 /// file (a FIFO would block, a device would never end) is refused.
 pub fn read_input(path: &Path, max: u64) -> Result<Vec<u8>> {
     use std::io::Read;
-    let file = File::open(path).map_err(|e| Error::io("read", path, e))?;
+    // Opened without blocking: opening a FIFO with no writer would
+    // otherwise wait for one forever, holding the store's lock. A regular
+    // file reads the same either way.
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+        .map_err(|e| Error::io("read", path, e))?;
     let meta = file.metadata().map_err(|e| Error::io("read", path, e))?;
     let refuse = |why: String| Error::from(crate::diagnostic::Diagnostic::file(path, why));
     if !meta.is_file() {
@@ -257,6 +264,24 @@ pub fn read_text(path: &Path) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fifo_is_refused_without_waiting_for_a_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("contract.toml");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || tx.send(read_input(&fifo, MAX_INPUT).map(drop)));
+        let outcome = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("read_input returned instead of waiting for a writer");
+        let message = outcome.unwrap_err().to_string();
+        assert!(
+            message.ends_with("contract.toml: not a regular file"),
+            "{message}"
+        );
+    }
 
     #[test]
     fn atomic_write_is_private_and_can_refuse_to_overwrite() {

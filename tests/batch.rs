@@ -442,7 +442,8 @@ fn token_files_left_unfinished_by_a_stopped_batch_are_pointed_out() {
     assert!(
         run.stderr.starts_with(
             "covenant: warning: tokens holds 1 unfinished token file (named \
-             .NAME.jwt.*.covenant-tmp) left by a batch stopped while writing them."
+             .NAME.jwt.*.covenant-tmp) left by a batch stopped while writing them; see \
+             docs/contracts.md, \"Many contracts at once\""
         ),
         "{}",
         run.stderr
@@ -451,4 +452,142 @@ fn token_files_left_unfinished_by_a_stopped_batch_are_pointed_out() {
         token_files(&ws.path("tokens")),
         [".c0007.jwt.Xk3q9Z.covenant-tmp", "c0000.jwt", "c0001.jwt"]
     );
+}
+
+/// Minting a contract again while its token's unfinished file is there
+/// would put a second live token on record beside one nobody may hold.
+#[test]
+fn an_unfinished_token_file_for_a_name_in_the_batch_stops_it() {
+    let (ws, _) = Workspace::with_key("ES256");
+    contracts(&ws, "c", 2);
+    std::fs::create_dir(ws.path("tokens")).unwrap();
+    ws.write("tokens/.c0001.jwt.Xk3q9Z.covenant-tmp", "");
+    let before = ws.snapshot();
+
+    let run = ws
+        .covenant(&["mint", "--out-dir", "tokens", "c"])
+        .passphrase()
+        .run();
+    assert_eq!(
+        run.fails(2),
+        "covenant: nothing was minted, because of the token files' names: c/c0001.toml would \
+         be written to tokens/c0001.jwt, and tokens/.c0001.jwt.Xk3q9Z.covenant-tmp is an \
+         unfinished file of that token left by a batch that was stopped: deliver it or revoke \
+         it first (see docs/contracts.md, \"Many contracts at once\"). covenant never \
+         replaces a token; rename the contract files or choose another --out-dir"
+    );
+    assert!(
+        ws.snapshot() == before,
+        "a refused batch changed the workspace"
+    );
+}
+
+/// Tokens are bearer secrets; a store is copied into every backup.
+#[test]
+fn tokens_are_never_written_inside_the_store() {
+    let (ws, _) = Workspace::with_key("ES256");
+    contracts(&ws, "c", 2);
+    let before = ws.snapshot();
+    let store = std::fs::canonicalize(ws.store()).unwrap();
+    for out_dir in ["store", "store/keys", "store/new/deeper"] {
+        let run = ws
+            .covenant(&["mint", "--out-dir", out_dir, "c"])
+            .passphrase()
+            .run();
+        assert_eq!(
+            run.fails(2),
+            format!(
+                "covenant: {out_dir}: --out-dir is inside the store {}; a token there would \
+                 travel with every copy of the store. Choose a folder outside it",
+                store.display()
+            )
+        );
+    }
+    let single = ws
+        .covenant(&["mint", "--out", "store/acme.jwt"])
+        .arg(example("acme-logistics.toml"))
+        .passphrase()
+        .run();
+    assert!(
+        single.fails(2).contains("store: --out is inside the store"),
+        "{single:?}"
+    );
+    assert!(
+        ws.snapshot() == before,
+        "a refused mint changed the workspace"
+    );
+}
+
+/// Nothing was minted, so nothing is left: not even the folder made for it.
+#[test]
+fn a_key_that_does_not_unlock_leaves_no_output_folder_behind() {
+    let (ws, _) = Workspace::with_key("ES256");
+    contracts(&ws, "c", 2);
+    ws.write("wrong", "not the passphrase\n");
+    let before = ws.snapshot();
+    let run = ws
+        .covenant(&[
+            "mint",
+            "--out-dir",
+            "tokens",
+            "c",
+            "--passphrase-file",
+            "wrong",
+        ])
+        .run();
+    run.fails(2);
+    assert!(
+        run.stderr.contains("covenant: wrong passphrase for key"),
+        "{run:?}"
+    );
+    assert!(!ws.path("tokens").exists());
+    assert!(ws.snapshot() == before);
+
+    let missing = ws
+        .covenant(&[
+            "mint",
+            "--out-dir",
+            "tokens",
+            "c",
+            "--passphrase-file",
+            "nowhere",
+        ])
+        .run();
+    missing.fails(2);
+    assert!(!ws.path("tokens").exists());
+}
+
+/// A `*.toml` entry in a folder that is not a regular file is a contract
+/// that cannot be read, not one to leave out without a word; a name in
+/// another case is not a contract, and is said to be skipped.
+#[test]
+fn every_toml_entry_in_a_folder_is_a_contract_and_other_cases_are_named() {
+    let (ws, _) = Workspace::with_key("ES256");
+    let dir = contracts(&ws, "c", 2);
+    std::os::unix::fs::symlink(ws.path("gone.toml"), dir.join("dangling.toml")).unwrap();
+    std::fs::copy(dir.join("c0000.toml"), dir.join("upper.TOML")).unwrap();
+
+    let run = ws
+        .covenant(&["mint", "--out-dir", "tokens", "c"])
+        .passphrase()
+        .run();
+    assert_eq!(
+        run.stderr.lines().next().unwrap(),
+        "covenant: warning: c/upper.TOML: not read, as only files named *.toml (in lower \
+         case) are contracts"
+    );
+    assert!(
+        run.stderr
+            .contains("covenant: c/dangling.toml: cannot read"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("1 of 3 contracts were refused (each is reported above); nothing was minted"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.code, 2);
+    assert!(minted_records(&ws).is_empty());
 }

@@ -228,10 +228,19 @@ fn policy_audience(store: &Store, token: &str) -> Result<String> {
 /// Reads the token argument: inline, `@FILE`, or `-` for stdin.
 fn read_token(arg: &str) -> Result<Zeroizing<String>> {
     let text = if arg == "-" {
+        // Bounded like a token file, so that an endless stdin cannot
+        // exhaust memory.
+        let limit = 16 * crate::file::MAX_INPUT;
         let mut s = String::new();
         std::io::stdin()
+            .take(limit + 1)
             .read_to_string(&mut s)
             .map_err(|e| Error::io("read the token from", "stdin", e))?;
+        if s.len() as u64 > limit {
+            return Err(Error::TokenRejected(format!(
+                "stdin holds more than {limit} bytes; this is not a token"
+            )));
+        }
         s
     } else if let Some(path) = arg.strip_prefix('@') {
         let bytes =

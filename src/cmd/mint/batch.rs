@@ -30,7 +30,7 @@ use serde::ser::SerializeSeq;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
-use super::{Args, check_publish_limit, entry, self_check, signing_key};
+use super::{Args, check_publish_limit, entry, refuse_inside_store, self_check, signing_key};
 use crate::cmd::{Context, print_json};
 use crate::contract::Contract;
 use crate::custody::Unlock;
@@ -60,6 +60,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     if args.json {
         require_utf8(items.iter().chain([&out_dir]))?;
     }
+    refuse_inside_store(&ctx.store, &out_dir, "--out-dir")?;
     check_out_dir(&out_dir, &items)?;
     let total = items.len();
     let Checked {
@@ -84,15 +85,18 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
             tokens: &[],
             out_dir: &out_dir,
         };
-        // The refusals are the report; the error says why nothing was minted
-        // even when the report could not be written.
-        let _ = report(&args, kid, &nothing, &refusals);
+        // The refusals are the report (each was printed as it was found;
+        // --json gathers them); the error says why nothing was minted even
+        // when the report could not be written.
+        if args.json {
+            let _ = report(&args, kid, &nothing, &refusals, &[]);
+        }
         return Err(refused(outcome.into()));
     }
-    prepare_out_dir(&out_dir)?;
 
     let unlock = Unlock::from_options(args.passphrase_file.clone(), args.identity.clone());
     unlock.check_for(kid, &store.current_custody(kid)?)?;
+    let mut out_folder = prepare_out_dir(&out_dir)?;
     let signer = store.unlock(kid, &unlock)?;
     let unusable = |reason: String| Error::KeyUnusable {
         kid: kid.to_string(),
@@ -106,6 +110,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     let tokens =
         token::mint_batch(&minter, drafts, threads, &|n| bar.inc(n as u64)).map_err(unusable)?;
     self_check(&store, &signer, &tokens[0], ctx.now)?;
+    check_room(&out_dir, &tokens)?;
 
     store.record_with(ctx.now, |append| {
         for token in &tokens {
@@ -114,6 +119,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         }
         Ok(())
     })?;
+    out_folder.keep = true;
 
     bar.set_position(0);
     bar.set_message("writing");
@@ -125,7 +131,18 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     });
     bar.finish_and_clear();
     if let Err(e) = delivered {
-        return Err(undelivered(&e, &out_dir, &tokens, written.get()));
+        let written = written.get();
+        let missing = jtis(&tokens[written..]);
+        if args.json {
+            let delivered = Done {
+                items: &items,
+                indices: &indices[..written],
+                tokens: &tokens[..written],
+                out_dir: &out_dir,
+            };
+            let _ = report(&args, kid, &delivered, &refusals, &missing);
+        }
+        return Err(undelivered(&e, &out_dir, tokens.len(), written, &missing));
     }
 
     let done = Done {
@@ -134,7 +151,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         tokens: &tokens,
         out_dir: &out_dir,
     };
-    let reported = report(&args, kid, &done, &refusals);
+    let reported = report(&args, kid, &done, &refusals, &[]);
     if refusals.is_empty() {
         return reported;
     }
@@ -168,34 +185,85 @@ pub(super) fn require_utf8<'a>(paths: impl IntoIterator<Item = &'a PathBuf>) -> 
     }
 }
 
+/// The jti of each token, read back from the token itself.
+fn jtis(tokens: &[Zeroizing<String>]) -> Vec<String> {
+    tokens
+        .iter()
+        .map(|token| Issued::read(token).map_or_else(|e| format!("(unreadable: {e})"), |i| i.jti))
+        .collect()
+}
+
 /// The error of a batch whose tokens are on record but whose token files
 /// could not all be written: it lists every token that did not reach its
 /// file, so that each can be revoked.
 fn undelivered(
     cause: &Error,
     out_dir: &Path,
-    tokens: &[Zeroizing<String>],
+    total: usize,
     written: usize,
+    missing: &[String],
 ) -> Error {
-    let jtis: Vec<String> = tokens[written..]
-        .iter()
-        .map(|token| Issued::read(token).map_or_else(|e| format!("(unreadable: {e})"), |i| i.jti))
-        .collect();
     Error::Usage(format!(
-        "{cause}\n{written} of {} token files were written to {}; the other {} {} on record \
-         but not delivered. Revoke each with `covenant revoke JTI --reason undelivered` \
+        "{cause}\n{written} of {total} token files were written to {}; the other {} {} on \
+         record but not delivered. Revoke each with `covenant revoke JTI --reason undelivered` \
          before minting its contract again; their jtis, one per line:\n{}",
-        tokens.len(),
         out_dir.display(),
-        plural(jtis.len(), "token"),
-        if jtis.len() == 1 { "is" } else { "are" },
-        jtis.join("\n")
+        plural(missing.len(), "token"),
+        if missing.len() == 1 { "is" } else { "are" },
+        missing.join("\n")
     ))
 }
 
+/// Refuses the batch, before any token is on record, when the output
+/// folder's file system has no room for every token file: a disk that
+/// fills up halfway would leave recorded tokens that nobody received.
+/// Counted in the file system's blocks, one file at least one block, and
+/// in free inodes where the file system counts them.
+fn check_room(dir: &Path, tokens: &[Zeroizing<String>]) -> Result<()> {
+    let Ok(fs) = rustix::fs::statvfs(dir) else {
+        // A file system that cannot say is written to and, if it fills,
+        // reported as any failed write is.
+        return Ok(());
+    };
+    let block = fs.f_frsize.max(1);
+    let needed: u64 = tokens
+        .iter()
+        .map(|t| (t.len() as u64 + 1).div_ceil(block))
+        .sum();
+    let files = tokens.len() as u64;
+    let short_of_inodes = fs.f_files > 0 && fs.f_favail < files;
+    if needed <= fs.f_bavail && !short_of_inodes {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "{}: no room for the {} token files (about {} KiB{}); the file system has {} KiB \
+         free{}. Nothing was minted; free some space or choose another --out-dir",
+        dir.display(),
+        files,
+        needed * block / 1024,
+        if short_of_inodes {
+            format!(" and {files} inodes")
+        } else {
+            String::new()
+        },
+        fs.f_bavail * block / 1024,
+        if short_of_inodes {
+            format!(" and {} inodes", fs.f_favail)
+        } else {
+            String::new()
+        },
+    )))
+}
+
 /// The contract files named on the command line, folders expanded to the
-/// `*.toml` files directly in them, sorted by name so that the order (and
+/// `*.toml` entries directly in them, sorted by name so that the order (and
 /// so the ledger's order) does not depend on the file system.
+///
+/// Every `*.toml` entry is taken, whatever it is: one that is not a
+/// regular file (a broken link, a folder) is then refused like any bad
+/// contract, rather than left out of the batch without a word. A name
+/// that only differs in case (`acme.TOML`) is not a contract, and is named
+/// in a warning so that its absence is no surprise.
 fn expand(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut paths = Vec::new();
     for arg in args {
@@ -206,8 +274,14 @@ fn expand(args: &[PathBuf]) -> Result<Vec<PathBuf>> {
         let mut found = Vec::new();
         for dir_entry in std::fs::read_dir(arg).map_err(|e| Error::io("read", arg, e))? {
             let path = dir_entry.map_err(|e| Error::io("read", arg, e))?.path();
-            if path.extension().is_some_and(|x| x == "toml") && path.is_file() {
-                found.push(path);
+            match path.extension() {
+                Some(x) if x == "toml" => found.push(path),
+                Some(x) if x.eq_ignore_ascii_case("toml") => errln!(
+                    "covenant: warning: {}: not read, as only files named *.toml (in lower \
+                     case) are contracts",
+                    path.display()
+                ),
+                _ => {}
             }
         }
         if found.is_empty() {
@@ -289,8 +363,8 @@ fn check_out_dir(dir: &Path, items: &[PathBuf]) -> Result<()> {
             ));
         }
     }
+    collisions.extend(unfinished_files(dir, &first_source));
     if collisions.is_empty() {
-        warn_of_leftovers(dir);
         return Ok(());
     }
     let count = collisions.len();
@@ -308,42 +382,87 @@ fn check_out_dir(dir: &Path, items: &[PathBuf]) -> Result<()> {
 /// The longest file name most file systems take, in bytes.
 const NAME_MAX: usize = 255;
 
-/// Tells the operator about token files that a batch stopped while writing
-/// them left under their temporary names: each holds a token that is on
-/// record, and only a person can tell whether it was meant to be handed
-/// out.
-fn warn_of_leftovers(dir: &Path) {
+/// Looks for token files that a batch stopped while writing them left
+/// under their temporary names (`.NAME.jwt.<random>.covenant-tmp`). Each
+/// may hold a token that is on record, and only a person can tell whether
+/// it was meant to be handed out. One left for a name this batch would
+/// write stops the batch: minting that contract again would put a second
+/// live token on record beside one that nobody may hold. The others are
+/// named in a warning.
+fn unfinished_files(dir: &Path, names: &HashMap<PathBuf, &Path>) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
+        return Vec::new();
     };
-    let leftovers = entries
-        .filter_map(|entry| entry.ok())
-        .filter(|entry| {
-            let name = entry.file_name();
-            name.to_string_lossy().contains(file::TEMP_MARK)
-        })
-        .count();
-    if leftovers > 0 {
+    let mut blocking = Vec::new();
+    let mut others = 0;
+    for entry in entries.filter_map(|entry| entry.ok()) {
+        let file_name = entry.file_name();
+        let Some(name) = file_name
+            .to_str()
+            .and_then(|n| n.strip_suffix(&format!(".{}", file::TEMP_MARK)))
+            .and_then(|n| n.strip_prefix('.'))
+            .and_then(|n| n.rsplit_once('.'))
+            .map(|(token_name, _random)| PathBuf::from(token_name))
+        else {
+            continue;
+        };
+        match names.get(&name) {
+            Some(contract) => blocking.push(format!(
+                "{} would be written to {}, and {} is an unfinished file of that token \
+                 left by a batch that was stopped: deliver it or revoke it first (see \
+                 docs/contracts.md, \"Many contracts at once\")",
+                contract.display(),
+                dir.join(&name).display(),
+                entry.path().display()
+            )),
+            None => others += 1,
+        }
+    }
+    if others > 0 {
         errln!(
-            "covenant: warning: {} holds {} (named \
-             .NAME.jwt.*.{}) left by a batch stopped while writing them. Each holds a \
-             token that is on record: rename it to NAME.jwt to deliver it, or delete it \
-             and revoke its jti",
+            "covenant: warning: {} holds {} (named .NAME.jwt.*.{}) left by a batch stopped \
+             while writing them; see docs/contracts.md, \"Many contracts at once\"",
             dir.display(),
-            plural(leftovers, "unfinished token file"),
+            plural(others, "unfinished token file"),
             file::TEMP_MARK
         );
     }
+    blocking
 }
 
 /// Creates the output folder if needed and checks that a file can be
 /// made in it, before the key is unlocked: a folder that cannot take the
 /// tokens would otherwise be found out only once they are on record.
-fn prepare_out_dir(dir: &Path) -> Result<()> {
-    if !dir.exists() {
+fn prepare_out_dir(dir: &Path) -> Result<OutFolder<'_>> {
+    let folder = OutFolder {
+        dir,
+        created: !dir.exists(),
+        keep: false,
+    };
+    if folder.created {
         file::create_private_dir(dir)?;
     }
-    file::new_temp_in(dir).map(drop)
+    file::new_temp_in(dir)?;
+    Ok(folder)
+}
+
+/// The output folder, removed again if this batch created it and stops
+/// before any token is on record (a wrong passphrase, no room), so that a
+/// batch that minted nothing leaves nothing behind.
+struct OutFolder<'a> {
+    dir: &'a Path,
+    created: bool,
+    /// Set once the tokens are on record.
+    keep: bool,
+}
+
+impl Drop for OutFolder<'_> {
+    fn drop(&mut self) {
+        if self.created && !self.keep {
+            // remove_dir takes only an empty folder, so nothing else can go.
+            let _ = std::fs::remove_dir(self.dir);
+        }
+    }
 }
 
 /// What checking the batch left: for each contract that passed, its index
@@ -438,8 +557,15 @@ struct Done<'a> {
     out_dir: &'a Path,
 }
 
-/// Tells the operator, or a script with `--json`, what was minted.
-fn report(args: &Args, kid: &str, done: &Done<'_>, refusals: &[(usize, String)]) -> Result<()> {
+/// Tells the operator, or a script with `--json`, what was minted, what
+/// was refused, and which recorded tokens did not reach their files.
+fn report(
+    args: &Args,
+    kid: &str,
+    done: &Done<'_>,
+    refusals: &[(usize, String)],
+    undelivered: &[String],
+) -> Result<()> {
     if !args.json {
         errln!(
             "covenant: minted {} with key {kid} into {}",
@@ -457,6 +583,7 @@ fn report(args: &Args, kid: &str, done: &Done<'_>, refusals: &[(usize, String)])
         out_dir: done.out_dir,
         minted: done,
         refused,
+        undelivered,
     })
 }
 
@@ -468,6 +595,8 @@ struct Report<'a> {
     out_dir: &'a Path,
     minted: &'a Done<'a>,
     refused: Vec<Value>,
+    /// The jtis of tokens on record whose files could not be written.
+    undelivered: &'a [String],
 }
 
 impl Serialize for Done<'_> {
