@@ -235,7 +235,7 @@ fn mint_out_writes_a_new_private_file_and_json_summarises_without_the_token() {
 }
 
 #[test]
-fn verify_accepts_the_token_inline_from_a_file_and_from_stdin() {
+fn verify_reads_the_token_from_a_file_or_stdin_and_never_from_argv() {
     let (mut ws, kid) = Workspace::with_key("ES384");
     let token = ws.mint_acme();
     let token_file = ws.write("acme.jwt", &format!("{token}\n"));
@@ -244,11 +244,22 @@ fn verify_accepts_the_token_inline_from_a_file_and_from_stdin() {
     // Without --audience, the store's policy says which audiences count.
     let expected_stderr =
         format!("covenant: valid: signed by {kid} (ES384), expires 2029-12-01T00:00:00Z\n");
-    for source in [token.clone(), format!("@{}", token_file.display())] {
-        let run = ws.covenant(&["verify"]).arg(&source).run();
-        assert_eq!(json(run.ok()), claims(&token));
-        assert_eq!(sorted_lines(&run.stderr), sorted_lines(&expected_stderr));
-    }
+    let run = ws
+        .covenant(&["verify"])
+        .arg(format!("@{}", token_file.display()))
+        .run();
+    assert_eq!(json(run.ok()), claims(&token));
+    assert_eq!(sorted_lines(&run.stderr), sorted_lines(&expected_stderr));
+
+    // The token itself in argv is refused, and not echoed.
+    let inline = ws.covenant(&["verify"]).arg(&token).run();
+    assert!(
+        inline
+            .fails(2)
+            .starts_with("covenant: a token is a bearer secret"),
+        "{inline:?}"
+    );
+    assert!(!inline.stderr.contains(&token));
     let run = ws
         .covenant(&["verify", "-", "--audience", AUDIENCE])
         .stdin(format!("{token}\n").as_bytes())
@@ -265,9 +276,9 @@ fn verify_json_reports_the_key_the_header_and_the_claims() {
     ws.covenant(&["jwks", "--out"]).arg(&jwks).run().ok();
 
     let run = ws
-        .covenant(&["verify", "--json", "--audience", AUDIENCE, "--jwks"])
+        .covenant(&["verify", "-", "--json", "--audience", AUDIENCE, "--jwks"])
         .arg(&jwks)
-        .arg(&token)
+        .stdin(token.as_bytes())
         .run();
     assert_eq!(
         json(run.ok()),

@@ -41,14 +41,8 @@ fn a_leeway_beyond_the_policy_cap_is_refused_on_the_command_line() {
     let token = ws.mint_acme();
     ws.set_now(DURING_ACME);
     let run = ws
-        .covenant(&[
-            "verify",
-            &token,
-            "--audience",
-            AUDIENCE,
-            "--leeway",
-            "100000h",
-        ])
+        .covenant(&["verify", "-", "--audience", AUDIENCE, "--leeway", "100000h"])
+        .stdin(token.as_bytes())
         .run();
     assert!(
         run.fails(2).contains("--leeway: at most 600 seconds"),
@@ -67,12 +61,13 @@ fn verify_without_an_audience_or_a_store_is_refused() {
     let run = ws
         .covenant(&[
             "verify",
-            &token,
+            "-",
             "--issuer",
             "https://issuer.example.com",
             "--jwks",
         ])
         .arg(&jwks)
+        .stdin(token.as_bytes())
         .env("COVENANT_STORE", ws.path("no-store-here"))
         .run();
     assert!(run.fails(2).contains("give --audience"), "{}", run.stderr);

@@ -359,7 +359,8 @@ fn an_ecdsa_signature_in_der_form_is_rejected() {
             "--jwks",
         ])
         .arg(&jwks)
-        .arg(&token)
+        .arg("-")
+        .stdin(token.as_bytes())
         .run();
     assert_eq!(
         run.fails(1),
@@ -485,8 +486,8 @@ fn a_token_expiring_after_2038_verifies_and_mint_warns_naming_the_date() {
 
     ws.set_now("2038-06-01T00:00:00Z");
     let run = ws
-        .covenant(&["verify", "--audience", AUDIENCE])
-        .arg(&token)
+        .covenant(&["verify", "-", "--audience", AUDIENCE])
+        .stdin(token.as_bytes())
         .run();
     assert!(!run.ok().is_empty());
     assert!(
@@ -512,8 +513,8 @@ fn a_token_expiring_in_the_year_9999_verifies() {
 
     ws.set_now("9999-06-01T00:00:00Z");
     let run = ws
-        .covenant(&["verify", "--json", "--audience", AUDIENCE])
-        .arg(&token)
+        .covenant(&["verify", "-", "--json", "--audience", AUDIENCE])
+        .stdin(token.as_bytes())
         .run();
     let doc: Value = serde_json::from_str(run.ok()).unwrap();
     assert_eq!(doc["valid"], true);

@@ -32,10 +32,11 @@ const DEFAULT_LEEWAY_SECONDS: i64 = 60;
     are not checked."
 )]
 pub struct Args {
-    /// The token: the compact JWS itself, @FILE to read it from a file, or
-    /// `-` to read it from stdin. Prefer @FILE or `-`: a token in argv is
-    /// visible to other users of the machine.
-    #[arg(value_name = "TOKEN|@FILE|-")]
+    /// Where the token is: @FILE to read it from a file, or `-` to read it
+    /// from stdin. A token is a bearer secret, so it is never taken from
+    /// the command line itself, where other users of the machine and the
+    /// shell's history would see it.
+    #[arg(value_name = "@FILE|-", allow_hyphen_values = true)]
     token: String,
 
     /// The JWKS to verify with. Defaults to the store's published keys.
@@ -225,7 +226,7 @@ fn policy_audience(store: &Store, token: &str) -> Result<String> {
     })
 }
 
-/// Reads the token argument: inline, `@FILE`, or `-` for stdin.
+/// Reads the token argument: `@FILE`, or `-` for stdin.
 fn read_token(arg: &str) -> Result<Zeroizing<String>> {
     let text = if arg == "-" {
         // Bounded like a token file, so that an endless stdin cannot
@@ -248,7 +249,12 @@ fn read_token(arg: &str) -> Result<Zeroizing<String>> {
         String::from_utf8(bytes)
             .map_err(|_| Error::TokenRejected(format!("{path} is not a text file")))?
     } else {
-        arg.to_string()
+        return Err(Error::Usage(
+            "a token is a bearer secret and is not taken from the command line, where other \
+             users of the machine and the shell's history see it; give @FILE, or - to read \
+             it from stdin"
+                .into(),
+        ));
     };
     Ok(Zeroizing::new(text.trim().to_string()))
 }
