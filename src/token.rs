@@ -596,7 +596,7 @@ mod tests {
         assert_eq!(tokens.len(), count);
         let acme = contract("C-000");
         let expect = crate::verify::Expectations {
-            audience: Some(acme.audience.clone()),
+            audiences: Some(vec![acme.audience.clone()]),
             issuer: Some(ISSUER.into()),
             leeway_seconds: 0,
             now: acme.nbf,

@@ -31,7 +31,9 @@ const ALLOWED_HEADER: [&str; 3] = ["alg", "kid", "typ"];
 /// What the verifier expects of a token besides a good signature.
 #[derive(Debug, Clone)]
 pub struct Expectations {
-    pub audience: Option<String>,
+    /// The audiences the token may name, when checked: it must name
+    /// exactly one, and that one must be in this list.
+    pub audiences: Option<Vec<String>>,
     pub issuer: Option<String>,
     pub leeway_seconds: i64,
     pub now: Timestamp,
@@ -251,18 +253,71 @@ fn check_issuer_and_audience(
             auds.len()
         ));
     }
-    if let Some(audience) = &expect.audience {
-        let matches = match claims.get("aud") {
-            Some(Value::String(aud)) => aud == audience,
-            Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(audience)),
-            _ => false,
+    if let Some(audiences) = &expect.audiences {
+        let named = match claims.get("aud") {
+            Some(Value::String(aud)) => Some(aud.as_str()),
+            Some(Value::Array(auds)) => auds.first().and_then(Value::as_str),
+            _ => None,
         };
-        if !matches {
+        if !named.is_some_and(|aud| audiences.iter().any(|a| a == aud)) {
             let got = claims
                 .get("aud")
                 .map_or("nothing".to_string(), Value::to_string);
-            return Err(format!("aud is {got}, expected {audience:?}"));
+            let quoted: Vec<String> = audiences.iter().map(|a| format!("{a:?}")).collect();
+            return Err(match quoted.as_slice() {
+                [one] => format!("aud is {got}, expected {one}"),
+                _ => format!("aud is {got}, expected one of {}", quoted.join(", ")),
+            });
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn expecting(audiences: &[&str]) -> Expectations {
+        Expectations {
+            audiences: Some(audiences.iter().map(|a| a.to_string()).collect()),
+            issuer: None,
+            leeway_seconds: 0,
+            now: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    fn check(aud: Value, audiences: &[&str]) -> Result<(), String> {
+        let Value::Object(claims) = json!({ "aud": aud }) else {
+            unreachable!()
+        };
+        check_issuer_and_audience(&claims, &expecting(audiences))
+    }
+
+    #[test]
+    fn a_token_names_exactly_one_of_the_accepted_audiences() {
+        let both = ["https://a.example", "https://b.example"];
+        assert_eq!(check(json!("https://b.example"), &both), Ok(()));
+        assert_eq!(check(json!(["https://a.example"]), &both), Ok(()));
+        assert_eq!(
+            check(json!("https://c.example"), &both),
+            Err(r#"aud is "https://c.example", expected one of "https://a.example", "https://b.example""#.into())
+        );
+        assert_eq!(
+            check(json!("https://b.example"), &both[..1]),
+            Err(r#"aud is "https://b.example", expected "https://a.example""#.into())
+        );
+        assert_eq!(
+            check(json!(["https://a.example", "https://b.example"]), &both),
+            Err("aud names 2 audiences; covenant accepts tokens for exactly one".into())
+        );
+        assert_eq!(
+            check(json!([]), &both),
+            Err(r#"aud is [], expected one of "https://a.example", "https://b.example""#.into())
+        );
+        assert_eq!(
+            check(json!(7), &both[..1]),
+            Err(r#"aud is 7, expected "https://a.example""#.into())
+        );
+    }
 }

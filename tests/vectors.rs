@@ -161,7 +161,7 @@ fn rfc7515_tokens_are_refused_by_covenant_verify_for_lacking_a_kid() {
     }));
     let token = format!("{RFC7515_ES256_HEADER}.{RFC7515_PAYLOAD}.{RFC7515_ES256_SIGNATURE}");
     let expect = covenant::verify::Expectations {
-        audience: None,
+        audiences: None,
         issuer: None,
         leeway_seconds: 60,
         now: jiff::Timestamp::from_second(1300819000).unwrap(),
@@ -395,7 +395,7 @@ fn rfc7515_a1_hs256_example_is_refused_by_covenants_provider() {
     );
     let token = format!("{input}.{RFC7515_HS256_SIGNATURE}");
     let expect = covenant::verify::Expectations {
-        audience: None,
+        audiences: None,
         issuer: None,
         leeway_seconds: 60,
         now: jiff::Timestamp::from_second(1300819000).unwrap(),

@@ -30,7 +30,7 @@ fuzz_target!(|bytes: &[u8]| {
     covenant::provider::install();
     let Ok(token) = std::str::from_utf8(bytes) else { return };
     let expect = Expectations {
-        audience: Some("https://api.example.com/partners".into()),
+        audiences: Some(vec!["https://api.example.com/partners".into()]),
         issuer: Some("https://issuer.example.com".into()),
         leeway_seconds: 60,
         now: jiff::Timestamp::from_second(1_800_000_000).unwrap(),

@@ -213,7 +213,7 @@ fn self_check(store: &Store, signer: &SigningKey, token: &str, now: Timestamp) -
     let issued = token::Issued::read(token).map_err(unusable)?;
     let nbf = Timestamp::from_second(issued.nbf).map_err(|e| unusable(e.to_string()))?;
     let expect = Expectations {
-        audience: Some(issued.aud),
+        audiences: Some(vec![issued.aud]),
         issuer: Some(store.policy.issuer.clone()),
         leeway_seconds: store.policy.leeway_seconds,
         now: nbf.max(now),

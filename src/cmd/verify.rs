@@ -111,9 +111,9 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     // Without --audience, the token must name one of the store's
     // audiences; with no store either, there is nothing to check it
     // against, and a token for any audience would pass.
-    let audience = match (&args.audience, &store) {
-        (Some(a), _) => Some(a.clone()),
-        (None, Some(store)) => Some(policy_audience(store, &token)?),
+    let audiences = match (&args.audience, &store) {
+        (Some(a), _) => vec![a.clone()],
+        (None, Some(store)) => store.policy.audiences.clone(),
         (None, None) => {
             return Err(Error::Usage(
                 "give --audience: a token is valid only for the audience it names".into(),
@@ -121,7 +121,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
         }
     };
     let expect = Expectations {
-        audience,
+        audiences: Some(audiences),
         issuer,
         leeway_seconds,
         now: ctx.now,
@@ -204,25 +204,6 @@ fn check_revocations(
     Err(match outcome {
         Ok(_) => revoked,
         Err(reason) => format!("{reason}; and {revoked}"),
-    })
-}
-
-/// The policy audience the token names, or the policy's only audience (so
-/// that a token naming another is refused by the verifier with its usual
-/// message).
-fn policy_audience(store: &Store, token: &str) -> Result<String> {
-    let named = token
-        .split('.')
-        .nth(1)
-        .and_then(|p| {
-            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, p).ok()
-        })
-        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-        .and_then(|c| c.get("aud").and_then(Value::as_str).map(str::to_string));
-    let audiences = &store.policy.audiences;
-    Ok(match named {
-        Some(aud) if audiences.contains(&aud) => aud,
-        _ => audiences.first().cloned().unwrap_or_default(),
     })
 }
 
