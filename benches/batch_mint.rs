@@ -19,32 +19,28 @@
 //! live under target/bench-data/batch and are rebuilt every run. Run
 //! through benches/run.sh.
 
+mod common;
+
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use age::secrecy::SecretString;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::repo;
 use covenant::algorithm::Algorithm;
 use covenant::contract::Contract;
 use covenant::jwk::Jwk;
 use covenant::key::{self, SigningKey};
-use covenant::ledger::{Entry, Event};
 use covenant::policy::Policy;
-use covenant::store::{Access, NewStore, Store};
 use covenant::token::{self, Drafts, Minter};
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use ring::rand::SystemRandom;
 use ring::signature;
 
-const PASSPHRASE: &str = "benchmark passphrase, not a secret";
 const ISSUER: &str = "https://issuer.example.com";
 const AUDIENCE: &str = "https://api.example.com/partners";
-/// The work factor the fixture's signing key is sealed with: low, so that
-/// the scrypt memory of unlocking does not hide the batch's own memory.
-const FIXTURE_SCRYPT_LOG_N: u8 = 10;
 
 fn main() {
     let n: usize = std::env::var("COVENANT_BENCH_TOKENS")
@@ -63,10 +59,6 @@ fn main() {
         in_process(alg, &contracts, now, &dir);
     }
     processes(&dir, n);
-}
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn acme() -> String {
@@ -267,64 +259,6 @@ fn pyjwt_per_token(
     })
 }
 
-/// A store with one ES256 key whose passphrase is in `passphrase`.
-fn fixture_store(dir: &Path, now: Timestamp) -> PathBuf {
-    let store_dir = dir.join("store");
-    let policy_text = std::fs::read_to_string(repo().join("docs/examples/policy.toml")).unwrap();
-    Store::create(NewStore {
-        dir: &store_dir,
-        policy_text,
-        root_passphrase: SecretString::from(PASSPHRASE),
-        actor: "bench",
-        now,
-    })
-    .unwrap();
-    let mut store = Store::open(&store_dir, Access::Write).unwrap();
-    let pkcs8 = key::generate(Algorithm::ES256, 0).unwrap();
-    let jwk = Jwk::new(
-        key::public_key(Algorithm::ES256, &pkcs8).unwrap(),
-        Algorithm::ES256,
-    );
-    store.write_key(&jwk.kid, &seal_cheaply(&pkcs8)).unwrap();
-    let entry = |event| Entry {
-        actor: "bench".into(),
-        event,
-    };
-    let until = now.as_second() + 300 * 86_400;
-    let events = vec![
-        entry(Event::KeyGenerated {
-            kid: jwk.kid.clone(),
-            alg: Algorithm::ES256,
-            jwk: jwk.to_json(),
-            custody: "passphrase".into(),
-        }),
-        entry(Event::KeyActivated {
-            kid: jwk.kid.clone(),
-            signs_until: until,
-            publish_limit: None,
-        }),
-    ];
-    store.record(now, events).unwrap();
-    let pass = dir.join("passphrase");
-    std::fs::write(&pass, PASSPHRASE).unwrap();
-    std::fs::set_permissions(&pass, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    store_dir
-}
-
-fn seal_cheaply(pkcs8: &key::Pkcs8) -> Vec<u8> {
-    use std::io::Write;
-    let mut recipient = age::scrypt::Recipient::new(SecretString::from(PASSPHRASE));
-    recipient.set_work_factor(FIXTURE_SCRYPT_LOG_N);
-    let encryptor =
-        age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
-            .unwrap();
-    let mut out = Vec::new();
-    let mut writer = encryptor.wrap_output(&mut out).unwrap();
-    writer.write_all(pkcs8.der()).unwrap();
-    writer.finish().unwrap();
-    out
-}
-
 fn covenant(store: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_covenant"));
     command
@@ -335,8 +269,9 @@ fn covenant(store: &Path) -> Command {
 }
 
 fn processes(dir: &Path, n: usize) {
-    let pristine = fixture_store(dir, Timestamp::now());
-    let pass = dir.join("passphrase");
+    let now = Timestamp::now();
+    let fixture = common::store_with_key(dir, now, now + SignedDuration::from_hours(300 * 24));
+    let (pristine, pass) = (fixture.store_dir, fixture.passphrase_file);
     let token = dir.join("token.jwt");
     let status = covenant(&pristine)
         .arg("mint")

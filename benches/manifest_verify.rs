@@ -9,19 +9,17 @@
 //! memory is the maximum resident set size that `/usr/bin/time` reports.
 //! Run through benches/run.sh, which installs `time` if it is missing.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use age::secrecy::SecretString;
-use covenant::algorithm::Algorithm;
-use covenant::jwk::Jwk;
-use covenant::key::{self, Custody};
+use common::entry;
 use covenant::ledger::{Entry, Event};
 use covenant::passphrase::PassphraseSource;
-use covenant::store::{Access, NewStore, Store};
+use covenant::store::{Access, Store};
 
-const PASSPHRASE: &str = "benchmark passphrase, not a secret";
 const BATCH: usize = 50_000;
 
 fn main() {
@@ -106,56 +104,15 @@ fn build_fixture(dir: &Path, records: usize) {
     );
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).unwrap();
-    let store_dir: PathBuf = dir.join("store");
-    let pass_file = dir.join("passphrase");
-    std::fs::write(&pass_file, PASSPHRASE).unwrap();
-    std::fs::set_permissions(
-        &pass_file,
-        std::os::unix::fs::PermissionsExt::from_mode(0o600),
-    )
-    .unwrap();
-    let policy_text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/examples/policy.toml"),
-    )
-    .unwrap();
     let now: jiff::Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
-
-    let root = Store::create(NewStore {
-        dir: &store_dir,
-        policy_text,
-        root_passphrase: SecretString::from(PASSPHRASE),
-        actor: "bench",
-        now,
-    })
-    .unwrap();
+    let until: jiff::Timestamp = "2027-12-01T00:00:00Z".parse().unwrap();
+    let common::Fixture {
+        store_dir,
+        passphrase_file,
+        jwk,
+        root_fingerprint,
+    } = common::store_with_key(dir, now, until);
     let mut store = Store::open(&store_dir, Access::Write).unwrap();
-
-    let pkcs8 = key::generate(Algorithm::ES256, 0).unwrap();
-    let jwk = Jwk::new(
-        key::public_key(Algorithm::ES256, &pkcs8).unwrap(),
-        Algorithm::ES256,
-    );
-    let sealed = key::seal(&pkcs8, Custody::Passphrase(SecretString::from(PASSPHRASE))).unwrap();
-    store.write_key(&jwk.kid, &sealed).unwrap();
-    let until = "2027-12-01T00:00:00Z".parse::<jiff::Timestamp>().unwrap();
-    store
-        .record(
-            now,
-            vec![
-                entry(Event::KeyGenerated {
-                    kid: jwk.kid.clone(),
-                    alg: Algorithm::ES256,
-                    jwk: jwk.to_json(),
-                    custody: "passphrase".into(),
-                }),
-                entry(Event::KeyActivated {
-                    kid: jwk.kid.clone(),
-                    signs_until: until.as_second(),
-                    publish_limit: None,
-                }),
-            ],
-        )
-        .unwrap();
 
     let partners = ["acme-logistics", "globex", "initech", "umbrella", "hooli"];
     let mut n = 0;
@@ -182,17 +139,10 @@ fn build_fixture(dir: &Path, records: usize) {
     }
 
     let store = Store::open(&store_dir, Access::Read).unwrap();
-    let signer = covenant::root::unlock(&store, &PassphraseSource::File(pass_file)).unwrap();
+    let signer = covenant::root::unlock(&store, &PassphraseSource::File(passphrase_file)).unwrap();
     let mut out =
         std::io::BufWriter::new(std::fs::File::create(dir.join("manifest.jsonl")).unwrap());
     covenant::manifest::export(&store, &signer, now, &mut out).unwrap();
     drop(out);
-    std::fs::write(dir.join("fingerprint"), covenant::root::fingerprint(&root)).unwrap();
-}
-
-fn entry(event: Event) -> Entry {
-    Entry {
-        actor: "bench".into(),
-        event,
-    }
+    std::fs::write(dir.join("fingerprint"), root_fingerprint).unwrap();
 }
