@@ -28,7 +28,7 @@ pub mod revoke;
 pub mod status;
 pub mod verify;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 
@@ -37,6 +37,21 @@ pub struct Context {
     pub store: PathBuf,
     pub actor: String,
     pub now: Timestamp,
+}
+
+impl Context {
+    /// Refuses an output given by `flag` that would land inside the store;
+    /// commands call it before they read or change anything.
+    pub fn refuse_output_in_store(
+        &self,
+        out: Option<&Path>,
+        flag: &str,
+    ) -> crate::error::Result<()> {
+        match out {
+            Some(out) => crate::store::refuse_output_inside(&self.store, out, flag),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Prints a JSON document on stdout, for `--json`.

@@ -314,6 +314,38 @@ impl Store {
     }
 }
 
+/// Refuses an output path (a file or a folder) that lies inside the store
+/// at `store_dir`, symbolic links followed. The store holds only the files
+/// covenant keeps there: an output written among them could replace the
+/// root key, a sealed key, the policy or the ledger, and whatever is
+/// written there travels with every copy of the store, which matters for
+/// tokens, bearer secrets that the ledger keeps only digests of.
+pub fn refuse_output_inside(store_dir: &Path, out: &Path, flag: &str) -> Result<()> {
+    // The output may not exist yet: its nearest existing ancestor tells
+    // where it would be.
+    let mut probe = out;
+    while fs::symlink_metadata(probe).is_err() {
+        probe = match probe.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+    }
+    // A store that does not exist yet cannot be written over; a dangling
+    // link or an unreadable folder is left to the write itself to report.
+    let (Ok(store), Ok(target)) = (fs::canonicalize(store_dir), fs::canonicalize(probe)) else {
+        return Ok(());
+    };
+    if target.starts_with(&store) {
+        return Err(Error::Usage(format!(
+            "{}: {flag} is inside the store {}, which holds only covenant's own files and \
+             travels with every copy of the store. Choose a path outside it",
+            out.display(),
+            store.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Takes the store's exclusive lock, waiting (and saying so) when another
 /// covenant process holds it.
 fn lock(dir: &Path) -> Result<File> {

@@ -497,8 +497,9 @@ fn tokens_are_never_written_inside_the_store() {
         assert_eq!(
             run.fails(2),
             format!(
-                "covenant: {out_dir}: --out-dir is inside the store {}; a token there would \
-                 travel with every copy of the store. Choose a folder outside it",
+                "covenant: {out_dir}: --out-dir is inside the store {}, which holds only \
+                 covenant's own files and travels with every copy of the store. Choose a path \
+                 outside it",
                 store.display()
             )
         );
@@ -509,7 +510,9 @@ fn tokens_are_never_written_inside_the_store() {
         .passphrase()
         .run();
     assert!(
-        single.fails(2).contains("store: --out is inside the store"),
+        single
+            .fails(2)
+            .contains("store/acme.jwt: --out is inside the store"),
         "{single:?}"
     );
     assert!(

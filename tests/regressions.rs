@@ -164,3 +164,46 @@ fn a_closed_stderr_changes_nothing_but_the_messages() {
         .collect();
     assert_eq!(recorded, [jti.as_str()]);
 }
+
+/// No command writes its output among the store's own files: `jwks --out
+/// store/root.age` would have replaced the root key, and `status --out
+/// store/ledger.jsonl` the ledger. A link that leads into the store is
+/// refused as well.
+#[test]
+fn no_output_is_written_inside_the_store() {
+    let (ws, kid) = Workspace::with_key("ES256");
+    std::os::unix::fs::symlink(ws.store(), ws.path("into-store")).unwrap();
+    let before = common::snapshot(&ws.store());
+    for target in [
+        "store/root.age",
+        "store/ledger.jsonl",
+        "into-store/out.json",
+    ] {
+        let commands: [&[&str]; 6] = [
+            &["jwks", "--out", target],
+            &["status", "--calendar", "--out", target],
+            &["key", "export", &kid, "--public", "--out", target],
+            &["revocations", "--out", target],
+            &["manifest", "export", "--out", target],
+            &["ceremony", "run", "key-generation", "--out-dir", target],
+        ];
+        for args in commands {
+            let mut command = ws.covenant(args);
+            if matches!(args[0], "revocations" | "manifest") {
+                command = command.passphrase();
+            }
+            let run = command.run();
+            let flag = args[args.len() - 2];
+            assert!(
+                run.fails(2)
+                    .starts_with(&format!("covenant: {target}: {flag} is inside the store")),
+                "{args:?}: {}",
+                run.stderr
+            );
+        }
+    }
+    assert!(
+        common::snapshot(&ws.store()) == before,
+        "a refused command changed the store"
+    );
+}

@@ -94,10 +94,6 @@ pub fn run(ctx: &Context, command: Command) -> Result<()> {
 
 fn run_ceremony(ctx: &Context, args: RunArgs) -> Result<()> {
     let script = load(&args.script)?;
-    let mut room: Box<dyn Room> = match &args.answers {
-        Some(path) => Box::new(Answers::load(path, &script)?),
-        None => Box::new(Terminal::open()?),
-    };
     let stamp = ctx.now.strftime("%Y%m%dT%H%M%SZ").to_string();
     let kind = if args.rehearse {
         "rehearsal"
@@ -107,6 +103,11 @@ fn run_ceremony(ctx: &Context, args: RunArgs) -> Result<()> {
     let out_dir = args
         .out_dir
         .unwrap_or_else(|| PathBuf::from(format!("{kind}-{}-{stamp}", script.name)));
+    ctx.refuse_output_in_store(Some(&out_dir), "--out-dir")?;
+    let mut room: Box<dyn Room> = match &args.answers {
+        Some(path) => Box::new(Answers::load(path, &script)?),
+        None => Box::new(Terminal::open()?),
+    };
     let opts = Options {
         script,
         store: ctx.store.clone(),

@@ -17,6 +17,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
+    ctx.refuse_output_in_store(args.out.as_deref(), "--out")?;
     let store = Store::open(&ctx.store, Access::Read)?;
     let keys: Vec<_> = store
         .state

@@ -54,6 +54,7 @@ pub fn run(ctx: &Context, command: Command) -> Result<()> {
 }
 
 fn export(ctx: &Context, args: ExportArgs) -> Result<()> {
+    ctx.refuse_output_in_store(args.out.as_deref(), "--out")?;
     let mut store = Store::open(&ctx.store, Access::Write)?;
     let source = PassphraseSource::from_option(args.passphrase_file);
     source.check_available()?;

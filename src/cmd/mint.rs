@@ -102,7 +102,7 @@ fn run_single(ctx: &Context, args: &Args, path: &Path) -> Result<()> {
     // is signed or recorded, so that an unwritable destination refuses the
     // mint instead of leaving a recorded token nobody received.
     if let Some(out) = &args.out {
-        refuse_inside_store(&ctx.store, file::parent_of(out), "--out")?;
+        ctx.refuse_output_in_store(Some(out), "--out")?;
     }
     let out = args.out.as_deref().map(prepare_out).transpose()?;
     let kid = key.kid().to_string();
@@ -273,34 +273,6 @@ fn no_signer(store: &Store, now: Timestamp) -> Error {
 
 /// Checks `--out` and creates its temporary file beside it. A path that
 /// exists in any form, even as a dangling symbolic link, is refused.
-/// Refuses to write tokens into `dir` when it lies inside the store.
-/// Tokens are bearer secrets, and a store is copied into every backup and
-/// handed to whoever audits it; the ledger keeps only tokens' digests for
-/// that reason.
-fn refuse_inside_store(store: &Path, dir: &Path, flag: &str) -> Result<()> {
-    // The folder may not exist yet: its nearest existing ancestor tells.
-    let mut probe = dir;
-    while !probe.exists() {
-        probe = match probe.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-    }
-    let (Ok(store), Ok(target)) = (std::fs::canonicalize(store), std::fs::canonicalize(probe))
-    else {
-        return Ok(());
-    };
-    if target.starts_with(&store) {
-        return Err(Error::Usage(format!(
-            "{}: {flag} is inside the store {}; a token there would travel with every copy \
-             of the store. Choose a folder outside it",
-            dir.display(),
-            store.display()
-        )));
-    }
-    Ok(())
-}
-
 fn prepare_out(path: &Path) -> Result<tempfile::NamedTempFile> {
     if std::fs::symlink_metadata(path).is_ok() {
         return Err(Error::Usage(format!(

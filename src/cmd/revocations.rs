@@ -35,6 +35,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
+    ctx.refuse_output_in_store(args.out.as_deref(), "--out")?;
     let mut store = Store::open(&ctx.store, Access::Write)?;
     let source = PassphraseSource::from_option(args.passphrase_file);
     source.check_available()?;

@@ -34,6 +34,7 @@ pub struct Args {
 }
 
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
+    ctx.refuse_output_in_store(args.out.as_deref(), "--out")?;
     let store = Store::inspect(&ctx.store)?;
     let leeway = store.policy.leeway_seconds;
     let plan = schedule::at(&store.state, ctx.now, leeway);

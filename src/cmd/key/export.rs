@@ -40,6 +40,7 @@ pub struct Args {
 
 pub fn run(ctx: &Context, args: Args) -> Result<()> {
     debug_assert!(args.public, "clap requires --public");
+    ctx.refuse_output_in_store(args.out.as_deref(), "--out")?;
     let store = Store::open(&ctx.store, Access::Read)?;
     let jwk = &find(&store, &args.kid)?.jwk;
     let text = match args.format {

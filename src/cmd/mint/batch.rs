@@ -30,7 +30,7 @@ use serde::ser::SerializeSeq;
 use serde_json::{Value, json};
 use zeroize::Zeroizing;
 
-use super::{Args, check_publish_limit, entry, refuse_inside_store, self_check, signing_key};
+use super::{Args, check_publish_limit, entry, self_check, signing_key};
 use crate::cmd::{Context, print_json};
 use crate::contract::Contract;
 use crate::custody::Unlock;
@@ -60,7 +60,7 @@ pub fn run(ctx: &Context, args: Args) -> Result<()> {
     if args.json {
         require_utf8(items.iter().chain([&out_dir]))?;
     }
-    refuse_inside_store(&ctx.store, &out_dir, "--out-dir")?;
+    ctx.refuse_output_in_store(Some(&out_dir), "--out-dir")?;
     check_out_dir(&out_dir, &items)?;
     let total = items.len();
     let Checked {
