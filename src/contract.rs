@@ -211,17 +211,29 @@ impl Contract {
         let mut claims = Map::new();
         for (name, value) in &raw.claims {
             let key = name.get_ref();
-            // Case-insensitively: some JSON decoders (Go's encoding/json,
-            // for one) match member names to fields regardless of case, so
-            // `Scope` could reach a gateway as `scope`.
+            if key.is_empty() {
+                return Err(at(name.span(), "a claim name may not be empty".into()));
+            }
+            // Some JSON decoders (Go's encoding/json, for one) match member
+            // names to fields regardless of case, folding more than ASCII:
+            // `ſcope` (long s) and `Scope` both reach such a gateway as
+            // `scope`. Names are therefore kept to visible ASCII, where
+            // every decoder folds alike, and compared without case.
+            if !key.chars().all(|c| c.is_ascii_graphic()) {
+                return Err(at(
+                    name.span(),
+                    format!(
+                        "claim name {key:?} may hold only visible ASCII characters (letters, \
+                         digits, punctuation): decoders fold other characters differently, so \
+                         a gateway could read it as another claim"
+                    ),
+                ));
+            }
             if RESERVED_CLAIMS.iter().any(|r| r.eq_ignore_ascii_case(key)) {
                 return Err(at(
                     name.span(),
                     format!("claim {key:?} is set by covenant or reserved by a JWT specification"),
                 ));
-            }
-            if key.is_empty() {
-                return Err(at(name.span(), "a claim name may not be empty".into()));
             }
             let json = toml_to_json(value.get_ref()).map_err(|m| at(value.span(), m))?;
             claims.insert(key.clone(), json);

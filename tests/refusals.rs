@@ -135,6 +135,34 @@ fn a_reserved_claim_in_the_claims_table_is_refused() {
     );
 }
 
+/// Go's encoding/json folds `ſ` (long s) to `s` when it matches member
+/// names, so `ſcope` would reach a Go gateway as `scope`; names outside
+/// visible ASCII are refused before the reserved names are compared.
+#[test]
+fn a_claim_name_outside_visible_ascii_is_refused() {
+    let because = "may hold only visible ASCII characters (letters, digits, punctuation): \
+                   decoders fold other characters differently, so a gateway could read it as \
+                   another claim";
+    for (name, shown) in [
+        ("\"ſcope\"", "\"ſcope\""),
+        ("\"iſs\"", "\"iſs\""),
+        ("\"sc\\u200Bope\"", "\"sc\\u{200b}ope\""),
+        ("\"a\\u0000b\"", "\"a\\0b\""),
+        ("\"tier level\"", "\"tier level\""),
+    ] {
+        let refusal = mint_refused("tier = \"gold\"", &format!("{name} = \"x\""));
+        assert!(
+            refusal.starts_with("covenant: contract.toml:15:1: [claims] ")
+                && refusal.ends_with(&format!("claim name {shown} {because}")),
+            "{name}: {refusal}"
+        );
+    }
+    assert_eq!(
+        mint_refused("tier = \"gold\"", "Scope = \"admin\""),
+        "covenant: contract.toml:15:1: [claims] Scope: claim \"Scope\" is set by covenant or reserved by a JWT specification"
+    );
+}
+
 #[test]
 fn a_wrong_passphrase_unlocks_nothing() {
     let (ws, kid) = Workspace::with_key("ES256");
