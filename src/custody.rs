@@ -76,9 +76,14 @@ pub fn sealed_with(sealed: &[u8]) -> Option<&'static str> {
     found
 }
 
+/// Largest identity file read: one X25519 identity is 74 bytes, and a
+/// file of many with comments stays far below this.
+const IDENTITY_FILE_MAX: u64 = 64 * 1024;
+
 /// Reads the identities of an age identity file.
 pub fn read_identities(path: &Path) -> Result<Vec<Box<dyn age::Identity + Send + Sync>>> {
-    let file = age::IdentityFile::from_file(path.to_string_lossy().into_owned())
+    let bytes = crate::file::read_secret(path, IDENTITY_FILE_MAX)?;
+    let file = age::IdentityFile::from_buffer(&bytes[..])
         .map_err(|e| Error::io("read the identity file", path, e))?;
     let identities = file.into_identities().map_err(|e| {
         Error::Usage(format!(

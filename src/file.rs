@@ -247,6 +247,37 @@ pub fn read_input(path: &Path, max: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Reads a passphrase or identity file of at most `max` bytes into memory
+/// that is wiped when dropped. Unlike [`read_input`], a pipe is accepted
+/// and waited on: `--passphrase-file <(pass show covenant)` hands the
+/// secret over without it ever touching a disk. A device is refused, since
+/// `/dev/zero` named by mistake would never end.
+pub fn read_secret(path: &Path, max: u64) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+    use std::io::Read;
+    use std::os::unix::fs::FileTypeExt;
+    let file = File::open(path).map_err(|e| Error::io("read", path, e))?;
+    let kind = file
+        .metadata()
+        .map_err(|e| Error::io("read", path, e))?
+        .file_type();
+    let refuse = |why: String| Error::from(crate::diagnostic::Diagnostic::file(path, why));
+    if !(kind.is_file() || kind.is_fifo() || kind.is_socket()) {
+        return Err(refuse("not a regular file or a pipe".into()));
+    }
+    // Sized up front, so that reading never moves the secret to a larger
+    // buffer and leaves the old one unwiped.
+    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(max as usize + 1));
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("read", path, e))?;
+    if bytes.len() as u64 > max {
+        return Err(refuse(format!(
+            "larger than {max} bytes; this is not a file covenant reads a secret from"
+        )));
+    }
+    Ok(bytes)
+}
+
 /// Reads a file as UTF-8 text, naming the file in any error.
 pub fn read_text(path: &Path) -> Result<String> {
     let bytes = read_input(path, MAX_INPUT)?;

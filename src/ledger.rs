@@ -526,6 +526,9 @@ fn test_cut(ledger: &mut File, aside: &mut File) -> Result<Option<std::io::Error
 /// obeying it would cut records away.
 pub const PENDING_FILE: &str = "ledger.pending";
 
+/// Largest pending-append marker read: covenant's own is under 300 bytes.
+const PENDING_MAX: u64 = 4096;
+
 #[derive(Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Pending {
@@ -544,11 +547,15 @@ impl Pending {
     /// or was cut short.
     fn read(ledger: &Path) -> Result<Option<Pending>> {
         let path = pending_path(ledger);
-        let bytes = match std::fs::read(&path) {
-            Ok(bytes) => bytes,
+        match std::fs::symlink_metadata(&path) {
+            Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io("read", &path, e)),
-        };
+        }
+        // As an input file: a FIFO or a device in the marker's place would
+        // otherwise hang or flood every command, readers included.
+        let bytes = file::read_input(&path, PENDING_MAX)
+            .map_err(|e| stale_marker(ledger, e.to_string()))?;
         serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| stale_marker(ledger, format!("it is not covenant's marker ({e})")))

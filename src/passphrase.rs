@@ -98,10 +98,13 @@ fn prompt(text: &str) -> Result<SecretString> {
     Ok(SecretString::from(entered.as_str()))
 }
 
+/// Largest passphrase file read; only its first line is the passphrase.
+const PASSPHRASE_FILE_MAX: u64 = 64 * 1024;
+
 /// Reads the first line of a passphrase file. Only the line ending is
 /// removed: leading and inner spaces are part of the passphrase.
 fn read_file(path: &Path) -> Result<SecretString> {
-    let bytes = Zeroizing::new(fs::read(path).map_err(|e| Error::io("read", path, e))?);
+    let bytes = crate::file::read_secret(path, PASSPHRASE_FILE_MAX)?;
     let text = std::str::from_utf8(&bytes).map_err(|_| {
         Error::Passphrase(format!(
             "{}: the passphrase file is not UTF-8 text",

@@ -8,7 +8,7 @@
 //! `covenant/<purpose>/v1:` followed by the payload, so that a signature
 //! made for one kind of document can never be passed off as another.
 
-use std::fs;
+use crate::file;
 
 use ring::signature;
 
@@ -89,7 +89,7 @@ impl RootSigner {
 /// recorded at creation.
 pub fn unlock(store: &Store, source: &PassphraseSource) -> Result<RootSigner> {
     let path = store.root_key_path();
-    let sealed = fs::read(&path).map_err(|e| Error::io("read the root key", &path, e))?;
+    let sealed = file::read_input(&path, file::MAX_INPUT)?;
     let passphrase = source.existing("the root key")?;
     let pkcs8 = key::unseal_with_passphrase(&sealed, passphrase).map_err(|e| match e {
         UnsealError::WrongSecret => Error::WrongPassphrase {

@@ -207,3 +207,37 @@ fn no_output_is_written_inside_the_store() {
         "a refused command changed the store"
     );
 }
+
+/// Files covenant reads that are not regular files: a FIFO in the place of
+/// the pending-append marker would hang every command, readers included,
+/// and `--passphrase-file /dev/zero` would fill memory. Each is refused
+/// at once; `timeout` turns a hang into a failure here.
+#[test]
+fn a_fifo_or_a_device_where_a_file_belongs_is_refused_without_waiting() {
+    let (ws, _) = Workspace::with_key("ES256");
+    let mkfifo = |path: &std::path::Path| {
+        let made = std::process::Command::new("mkfifo").arg(path).status();
+        assert!(made.unwrap().success());
+    };
+    mkfifo(&ws.store().join("ledger.pending"));
+    let run = ws.covenant(&["status"]).wrap(&["timeout", "20"]).run();
+    assert!(
+        run.fails(1)
+            .contains("ledger.pending: not a regular file. Nothing was changed."),
+        "{}",
+        run.stderr
+    );
+    std::fs::remove_file(ws.store().join("ledger.pending")).unwrap();
+
+    let before = common::snapshot(&ws.store());
+    let run = ws
+        .covenant(&["mint", "--passphrase-file", "/dev/zero"])
+        .arg(example("acme-logistics.toml"))
+        .wrap(&["timeout", "20"])
+        .run();
+    assert_eq!(
+        run.fails(2),
+        "covenant: /dev/zero: not a regular file or a pipe"
+    );
+    assert_eq!(common::snapshot(&ws.store()), before);
+}

@@ -222,7 +222,7 @@ fn roll_call(script: &Script, room: &mut dyn Room) -> Flow<Cast> {
         let value = if input.file {
             let path = room.base().join(&typed);
             let path = fs::canonicalize(&path).map_err(|e| Error::io("read", &path, e))?;
-            let bytes = fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+            let bytes = crate::file::read_input(&path, crate::file::MAX_INPUT)?;
             let sha = sha256_hex(&bytes);
             errln!(
                 "  {}: {} sha256 {}",

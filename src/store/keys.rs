@@ -28,7 +28,7 @@ impl Store {
             });
         }
         let path = self.key_path(kid);
-        let sealed = fs::read(&path).map_err(|e| Error::io("read the key file", &path, e))?;
+        let sealed = file::read_input(&path, file::MAX_INPUT)?;
         how.check_for(kid, &self.custody_of(kid, &sealed))?;
         let opened = match how {
             Unlock::Passphrase(source) => {
@@ -79,7 +79,7 @@ impl Store {
     /// The custody of a key as its file says; see `custody_of`.
     pub fn current_custody(&self, kid: &str) -> Result<String> {
         let path = self.key_path(kid);
-        let sealed = fs::read(&path).map_err(|e| Error::io("read the key file", &path, e))?;
+        let sealed = file::read_input(&path, file::MAX_INPUT)?;
         Ok(self.custody_of(kid, &sealed))
     }
 

@@ -233,7 +233,9 @@ impl Invocation<'_> {
         self.wrap(&["setsid", "-w"])
     }
 
-    fn wrap(mut self, prefix: &[&str]) -> Self {
+    /// Runs the binary through another program (`timeout 20`, `setsid
+    /// -w`), with the same arguments and environment.
+    pub fn wrap(mut self, prefix: &[&str]) -> Self {
         let mut wrapped = Command::new(prefix[0]);
         wrapped.args(&prefix[1..]);
         wrapped.arg(self.command.get_program());
