@@ -68,9 +68,23 @@ impl Diagnostic {
     }
 
     /// Turns a TOML parse or type error into a located diagnostic.
+    ///
+    /// A file whose very first statement does not parse is probably not
+    /// TOML at all: a passphrase file, an age identity or a PEM key named
+    /// by mistake. Its line is not quoted then, so that a secret does not
+    /// end up on a screen or in a log; the position still says where.
     pub fn from_toml(path: &Path, source: &str, err: &toml::de::Error) -> Diagnostic {
         let message = err.message().trim_end().to_string();
         match err.span() {
+            Some(span) if first_statement_unparsable(source, span.start) => {
+                let mut diagnostic = Diagnostic::at(path, source, span, message);
+                diagnostic.snippet = None;
+                diagnostic.message.push_str(
+                    "; the file's first line of content does not parse, so it may not be TOML \
+                     at all, and its text is not shown",
+                );
+                diagnostic
+            }
             Some(span) => Diagnostic::at(path, source, span, message),
             None => Diagnostic::file(path, message),
         }
@@ -114,6 +128,17 @@ impl fmt::Display for Diagnostic {
         }
         Ok(())
     }
+}
+
+/// Whether `source` fails TOML's syntax (not merely the expected types) at
+/// or before its first line of content, that line holding `offset`.
+fn first_statement_unparsable(source: &str, offset: usize) -> bool {
+    let before = &source[..offset.min(source.len())];
+    let content_before = before
+        .lines()
+        .take(before.matches('\n').count())
+        .any(|line| !matches!(line.trim_start().chars().next(), None | Some('#')));
+    !content_before && source.parse::<toml::Table>().is_err()
 }
 
 /// Names the TOML field at byte `offset` as `[table] key`, from the nearest

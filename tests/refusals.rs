@@ -373,3 +373,25 @@ fn json_output_refuses_an_out_path_it_could_not_report() {
     );
     assert_eq!(common::snapshot(&ws.store()), before);
 }
+
+/// A secret file given where a contract belongs is not quoted back: an age
+/// identity or a passphrase file fails TOML on its first line of content,
+/// and the refusal then gives only the position.
+#[test]
+fn a_file_that_is_not_toml_is_refused_without_quoting_it() {
+    let (ws, _) = Workspace::with_key("ES256");
+    let identity = ws.write(
+        "officer.key",
+        "# created: 2026-12-01T00:00:00Z\n# public key: age1example\nAGE-SECRET-KEY-1EXAMPLESECRET\n",
+    );
+    let run = ws.covenant(&["mint"]).arg(&identity).passphrase().run();
+    assert_eq!(run.code, 2);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "covenant: {}:3:30: key with no value, expected `=`; the file's first line of \
+             content does not parse, so it may not be TOML at all, and its text is not shown\n",
+            identity.display()
+        )
+    );
+}
