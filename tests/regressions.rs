@@ -241,3 +241,29 @@ fn a_fifo_or_a_device_where_a_file_belongs_is_refused_without_waiting() {
     );
     assert_eq!(common::snapshot(&ws.store()), before);
 }
+
+/// `verify` refuses the same input the same way from a file and from stdin.
+#[test]
+fn verify_judges_a_token_file_and_stdin_alike() {
+    let ws = Workspace::new();
+    let jwks = ws.write("jwks.json", r#"{"keys":[]}"#);
+    let not_text = ws.path("not-text");
+    std::fs::write(&not_text, b"\xff\xfe").unwrap();
+    let verify = |source: &str| {
+        ws.covenant(&["verify", source, "--audience", AUDIENCE, "--jwks"])
+            .arg(&jwks)
+    };
+    let from_file = verify(&format!("@{}", not_text.display())).run();
+    let from_stdin = verify("-").stdin(b"\xff\xfe").run();
+    assert_eq!(
+        from_file.fails(1),
+        format!(
+            "covenant: token rejected: {} is not UTF-8 text",
+            not_text.display()
+        )
+    );
+    assert_eq!(
+        from_stdin.fails(1),
+        "covenant: token rejected: stdin is not UTF-8 text"
+    );
+}

@@ -209,26 +209,26 @@ fn check_revocations(
 
 /// Reads the token argument: `@FILE`, or `-` for stdin.
 fn read_token(arg: &str) -> Result<Zeroizing<String>> {
-    let text = if arg == "-" {
-        // Bounded like a token file, so that an endless stdin cannot
-        // exhaust memory.
-        let limit = 16 * crate::file::MAX_INPUT;
-        let mut s = String::new();
+    // Bounded alike from a file and from stdin, so that an endless input
+    // cannot exhaust memory; either source refused the same way.
+    let limit = 16 * crate::file::MAX_INPUT;
+    let (bytes, source) = if arg == "-" {
+        let mut bytes = Vec::new();
         std::io::stdin()
             .take(limit + 1)
-            .read_to_string(&mut s)
+            .read_to_end(&mut bytes)
             .map_err(|e| Error::io("read the token from", "stdin", e))?;
-        if s.len() as u64 > limit {
-            return Err(Error::TokenRejected(format!(
-                "stdin holds more than {limit} bytes; this is not a token"
-            )));
+        if bytes.len() as u64 > limit {
+            return Err(crate::diagnostic::Diagnostic::file(
+                std::path::Path::new("stdin"),
+                format!("larger than {limit} bytes; this is not an input covenant reads"),
+            )
+            .into());
         }
-        s
+        (bytes, "stdin")
     } else if let Some(path) = arg.strip_prefix('@') {
-        let bytes =
-            crate::file::read_input(std::path::Path::new(path), 16 * crate::file::MAX_INPUT)?;
-        String::from_utf8(bytes)
-            .map_err(|_| Error::TokenRejected(format!("{path} is not a text file")))?
+        let bytes = crate::file::read_input(std::path::Path::new(path), limit)?;
+        (bytes, path)
     } else {
         return Err(Error::Usage(
             "a token is a bearer secret and is not taken from the command line, where other \
@@ -237,6 +237,9 @@ fn read_token(arg: &str) -> Result<Zeroizing<String>> {
                 .into(),
         ));
     };
+    let bytes = Zeroizing::new(bytes);
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| Error::TokenRejected(format!("{source} is not UTF-8 text")))?;
     Ok(Zeroizing::new(text.trim().to_string()))
 }
 
