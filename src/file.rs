@@ -221,7 +221,6 @@ pub const MAX_INPUT: u64 = 1 << 20;
 /// Reads an input file of at most `max` bytes. Anything but a regular
 /// file (a FIFO would block, a device would never end) is refused.
 pub fn read_input(path: &Path, max: u64) -> Result<Vec<u8>> {
-    use std::io::Read;
     // Opened without blocking: opening a FIFO with no writer would
     // otherwise wait for one forever, holding the store's lock. A regular
     // file reads the same either way.
@@ -231,19 +230,11 @@ pub fn read_input(path: &Path, max: u64) -> Result<Vec<u8>> {
         .open(path)
         .map_err(|e| Error::io("read", path, e))?;
     let meta = file.metadata().map_err(|e| Error::io("read", path, e))?;
-    let refuse = |why: String| Error::from(crate::diagnostic::Diagnostic::file(path, why));
     if !meta.is_file() {
-        return Err(refuse("not a regular file".into()));
+        return Err(refuse(path, "not a regular file".into()));
     }
     let mut bytes = Vec::new();
-    file.take(max + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io("read", path, e))?;
-    if bytes.len() as u64 > max {
-        return Err(refuse(format!(
-            "larger than {max} bytes; this is not an input covenant reads"
-        )));
-    }
+    read_at_most(file, path, max, &mut bytes, "an input covenant reads")?;
     Ok(bytes)
 }
 
@@ -253,29 +244,46 @@ pub fn read_input(path: &Path, max: u64) -> Result<Vec<u8>> {
 /// secret over without it ever touching a disk. A device is refused, since
 /// `/dev/zero` named by mistake would never end.
 pub fn read_secret(path: &Path, max: u64) -> Result<zeroize::Zeroizing<Vec<u8>>> {
-    use std::io::Read;
     use std::os::unix::fs::FileTypeExt;
     let file = File::open(path).map_err(|e| Error::io("read", path, e))?;
     let kind = file
         .metadata()
         .map_err(|e| Error::io("read", path, e))?
         .file_type();
-    let refuse = |why: String| Error::from(crate::diagnostic::Diagnostic::file(path, why));
     if !(kind.is_file() || kind.is_fifo() || kind.is_socket()) {
-        return Err(refuse("not a regular file or a pipe".into()));
+        return Err(refuse(path, "not a regular file or a pipe".into()));
     }
     // Sized up front, so that reading never moves the secret to a larger
     // buffer and leaves the old one unwiped.
     let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(max as usize + 1));
+    read_at_most(
+        file,
+        path,
+        max,
+        &mut bytes,
+        "a file covenant reads a secret from",
+    )?;
+    Ok(bytes)
+}
+
+/// Reads `file` to its end into `bytes`, refusing it past `max` bytes as
+/// not being `what`.
+fn read_at_most(file: File, path: &Path, max: u64, bytes: &mut Vec<u8>, what: &str) -> Result<()> {
+    use std::io::Read;
     file.take(max + 1)
-        .read_to_end(&mut bytes)
+        .read_to_end(bytes)
         .map_err(|e| Error::io("read", path, e))?;
     if bytes.len() as u64 > max {
-        return Err(refuse(format!(
-            "larger than {max} bytes; this is not a file covenant reads a secret from"
-        )));
+        return Err(refuse(
+            path,
+            format!("larger than {max} bytes; this is not {what}"),
+        ));
     }
-    Ok(bytes)
+    Ok(())
+}
+
+fn refuse(path: &Path, why: String) -> Error {
+    crate::diagnostic::Diagnostic::file(path, why).into()
 }
 
 /// Reads a file as UTF-8 text, naming the file in any error.
