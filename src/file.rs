@@ -266,11 +266,18 @@ pub fn read_secret(path: &Path, max: u64) -> Result<zeroize::Zeroizing<Vec<u8>>>
     Ok(bytes)
 }
 
-/// Reads `file` to its end into `bytes`, refusing it past `max` bytes as
-/// not being `what`.
-fn read_at_most(file: File, path: &Path, max: u64, bytes: &mut Vec<u8>, what: &str) -> Result<()> {
+/// Reads `source` (a file, or stdin named by `path`) to its end into
+/// `bytes`, refusing it past `max` bytes as not being `what`.
+pub fn read_at_most(
+    source: impl std::io::Read,
+    path: &Path,
+    max: u64,
+    bytes: &mut Vec<u8>,
+    what: &str,
+) -> Result<()> {
     use std::io::Read;
-    file.take(max + 1)
+    source
+        .take(max + 1)
         .read_to_end(bytes)
         .map_err(|e| Error::io("read", path, e))?;
     if bytes.len() as u64 > max {

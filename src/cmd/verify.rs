@@ -5,7 +5,6 @@
 //! whose `jti` or key was revoked is rejected even if the JWKS given with
 //! --jwks still holds the key.
 
-use std::io::Read;
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
@@ -214,17 +213,13 @@ fn read_token(arg: &str) -> Result<Zeroizing<String>> {
     let limit = 16 * crate::file::MAX_INPUT;
     let (bytes, source) = if arg == "-" {
         let mut bytes = Vec::new();
-        std::io::stdin()
-            .take(limit + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::io("read the token from", "stdin", e))?;
-        if bytes.len() as u64 > limit {
-            return Err(crate::diagnostic::Diagnostic::file(
-                std::path::Path::new("stdin"),
-                format!("larger than {limit} bytes; this is not an input covenant reads"),
-            )
-            .into());
-        }
+        crate::file::read_at_most(
+            std::io::stdin(),
+            std::path::Path::new("stdin"),
+            limit,
+            &mut bytes,
+            "an input covenant reads",
+        )?;
         (bytes, "stdin")
     } else if let Some(path) = arg.strip_prefix('@') {
         let bytes = crate::file::read_input(std::path::Path::new(path), limit)?;
