@@ -235,23 +235,22 @@ fn check_room(dir: &Path, tokens: &[Zeroizing<String>]) -> Result<()> {
     if needed <= fs.f_bavail && !short_of_inodes {
         return Ok(());
     }
+    let (inodes_needed, inodes_free) = if short_of_inodes {
+        (
+            format!(" and {files} inodes"),
+            format!(" and {} inodes", fs.f_favail),
+        )
+    } else {
+        Default::default()
+    };
     Err(Error::Usage(format!(
-        "{}: no room for the {} token files (about {} KiB{}); the file system has {} KiB \
-         free{}. Nothing was minted; free some space or choose another --out-dir",
+        "{}: no room for the {} token files (about {} KiB{inodes_needed}); the file system \
+         has {} KiB free{inodes_free}. Nothing was minted; free some space or choose another \
+         --out-dir",
         dir.display(),
         files,
         needed * block / 1024,
-        if short_of_inodes {
-            format!(" and {files} inodes")
-        } else {
-            String::new()
-        },
         fs.f_bavail * block / 1024,
-        if short_of_inodes {
-            format!(" and {} inodes", fs.f_favail)
-        } else {
-            String::new()
-        },
     )))
 }
 
