@@ -121,8 +121,14 @@ pub fn recipients(given: &[String], file: Option<&Path>) -> Result<Vec<age::x255
     let mut out: Vec<age::x25519::Recipient> = Vec::new();
     for (text, origin) in texts {
         let recipient = text.parse::<age::x25519::Recipient>().map_err(|e| {
+            // A line of a file is not quoted: the file given may be an
+            // identity (AGE-SECRET-KEY-1…) or a passphrase by mistake.
+            let what = match origin.as_str() {
+                "--recipient" => format!("{text:?}"),
+                _ => "the line".to_string(),
+            };
             Error::Usage(format!(
-                "{origin}: {text:?} is not an age X25519 recipient (age1…): {e}"
+                "{origin}: {what} is not an age X25519 recipient (age1…): {e}"
             ))
         })?;
         if !out.iter().any(|r| r.to_string() == recipient.to_string()) {

@@ -267,3 +267,27 @@ fn verify_judges_a_token_file_and_stdin_alike() {
         "covenant: token rejected: stdin is not UTF-8 text"
     );
 }
+
+/// An identity given where a recipients file belongs is an easy mistake;
+/// the refusal names the line and never prints it.
+#[test]
+fn a_recipients_file_line_that_is_not_a_recipient_is_not_printed() {
+    let (ws, kid) = Workspace::with_key("ES256");
+    let identity = ws.write("officer.key", "AGE-SECRET-KEY-1EXAMPLESECRET\n");
+    let before = common::snapshot(&ws.store());
+    let run = ws
+        .covenant(&["key", "rewrap", &kid, "--recipients-file"])
+        .arg(&identity)
+        .passphrase()
+        .run();
+    let refusal = run.fails(2);
+    assert!(
+        refusal.starts_with(&format!(
+            "covenant: {}:1: the line is not an age X25519 recipient",
+            identity.display()
+        )),
+        "{refusal}"
+    );
+    assert!(!run.stderr.contains("EXAMPLESECRET"), "{}", run.stderr);
+    assert_eq!(common::snapshot(&ws.store()), before);
+}
